@@ -1,0 +1,85 @@
+"""CTC decoding: greedy and beam search over a recognizer's per-time-step probabilities.
+
+Both return the text, a confidence, and for every character the time step where it was
+emitted, so callers can place word boxes on the image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Decoded:
+    text: str
+    confidence: float  # 0..1: geometric mean of the emitted characters' probabilities
+    char_steps: list[int]  # time step of each character of `text`
+    char_probs: list[float]  # probability of each character of `text`
+
+
+def greedy_decode(probs: np.ndarray, alphabet: str) -> Decoded:
+    """Best path: argmax per step, merge repeats, drop blanks (blank = last index)."""
+    blank = len(alphabet)
+    best = probs.argmax(axis=1)
+    chars, steps, char_probs = [], [], []
+    prev = blank
+    for t, k in enumerate(best):
+        if k != blank and k != prev:
+            chars.append(alphabet[k])
+            steps.append(t)
+            char_probs.append(float(probs[t, k]))
+        elif k == prev and k != blank:
+            char_probs[-1] = max(char_probs[-1], float(probs[t, k]))
+        prev = k
+    return Decoded("".join(chars), _confidence(char_probs, probs, best, blank), steps, char_probs)
+
+
+def _confidence(char_probs: list[float], probs: np.ndarray, best: np.ndarray, blank: int) -> float:
+    if char_probs:
+        return float(math.exp(np.mean(np.log(np.maximum(char_probs, 1e-9)))))
+    # No characters: how sure is the model that the line is empty?
+    return float(np.mean(probs[np.arange(len(best)), best])) if len(best) else 0.0
+
+
+def beam_decode(probs: np.ndarray, alphabet: str, beam_width: int = 8, prune: float = 1e-3) -> Decoded:
+    """CTC prefix beam search. Slower than greedy, slightly better on ambiguous strokes.
+
+    Character positions are those of each prefix's best alignment.
+    """
+    blank = len(alphabet)
+    # prefix -> (p_blank, p_nonblank); steps/probs of the characters tracked per prefix.
+    beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}
+    info: dict[tuple[int, ...], tuple[list[int], list[float]]] = {(): ([], [])}
+    for t in range(probs.shape[0]):
+        row = probs[t]
+        candidates = np.flatnonzero(row > prune)
+        nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            for k in candidates:
+                p = float(row[k])
+                if k == blank:
+                    nxt[prefix][0] += total * p
+                    continue
+                last = prefix[-1] if prefix else None
+                new = prefix + (int(k),)
+                if k == last:
+                    nxt[new][1] += pb * p  # repeated char needs a blank in between
+                    nxt[prefix][1] += pnb * p  # collapse into the same char
+                else:
+                    nxt[new][1] += total * p
+                if new not in info:
+                    steps, cps = info[prefix]
+                    info[new] = (steps + [t], cps + [p])
+        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam_width]
+        norm = sum(v[0] + v[1] for _, v in ranked) or 1.0
+        beams = {k: [v[0] / norm, v[1] / norm] for k, v in ranked}
+    best = max(beams, key=lambda k: beams[k][0] + beams[k][1])
+    steps, cps = info[best]
+    text = "".join(alphabet[k] for k in best)
+    conf = float(math.exp(np.mean(np.log(np.maximum(cps, 1e-9))))) if cps else 0.0
+    return Decoded(text, conf, steps, cps)

@@ -1,0 +1,86 @@
+"""Training batches: synthetic lines rendered on the fly by worker processes, or IAM.
+
+Every batch is (images (N,32,W,1), labels (N,L) padded with -1, label_lengths, input steps),
+built with `ocr_core.preprocess`, the same code the engine runs at inference.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ocr_core.alphabet import encode, normalize_text
+from ocr_core.preprocess import WIDTH_STEP, pad_batch, prepare_line
+
+
+@dataclass
+class Batch:
+    images: np.ndarray
+    labels: np.ndarray
+    label_lengths: np.ndarray
+    steps: np.ndarray
+    texts: list[str]
+
+
+def make_batch(samples: list[tuple[np.ndarray, str]]) -> Batch:
+    images, steps = pad_batch([x for x, _ in samples])
+    texts = [t for _, t in samples]
+    codes = [encode(t) for t in texts]
+    lengths = np.array([len(c) for c in codes], np.int32)
+    labels = np.full((len(codes), max(1, lengths.max())), -1, np.int32)
+    for i, c in enumerate(codes):
+        labels[i, : len(c)] = c
+    return Batch(images, labels, lengths, steps, texts)
+
+
+def _fits_ctc(x: np.ndarray, text: str) -> bool:
+    """CTC needs at least one step per label, plus one per doubled letter."""
+    doubles = sum(a == b for a, b in zip(text, text[1:]))
+    return 0 < len(encode(text)) and (x.shape[1] // WIDTH_STEP) >= len(text) + doubles
+
+
+def _synthetic(args: tuple[str, int]) -> tuple[np.ndarray, str] | None:
+    from training.synth import SAMPLERS
+
+    kind, seed = args
+    rng = random.Random(seed)
+    gray, text = SAMPLERS[kind](rng)
+    text = normalize_text(text)
+    x = prepare_line(gray)
+    return (x, text) if _fits_ctc(x, text) else None
+
+
+def synthetic_samples(kind: str, seed: int, count: int | None, workers: int) -> Iterator[tuple[np.ndarray, str]]:
+    """Deterministic for a given seed: sample i is always the same image."""
+    seeds = ((kind, seed * 10_000_019 + i) for i in (range(count) if count else _count()))
+    if workers <= 0:
+        yield from (s for s in map(_synthetic, seeds) if s is not None)
+        return
+    with mp.get_context("fork").Pool(workers) as pool:
+        yield from (s for s in pool.imap(_synthetic, seeds, chunksize=16) if s is not None)
+
+
+def _count() -> Iterator[int]:
+    i = 0
+    while True:
+        yield i
+        i += 1
+
+
+def batches(samples: Iterator[tuple[np.ndarray, str]], batch_size: int, bucket: int = 8) -> Iterator[Batch]:
+    """Group samples of similar width (less padding), `bucket` batches at a time."""
+    pool: list[tuple[np.ndarray, str]] = []
+    for s in samples:
+        pool.append(s)
+        if len(pool) == batch_size * bucket:
+            pool.sort(key=lambda s: s[0].shape[1])
+            chunks = [pool[i: i + batch_size] for i in range(0, len(pool), batch_size)]
+            random.shuffle(chunks)
+            yield from (make_batch(c) for c in chunks)
+            pool = []
+    if pool:
+        yield make_batch(pool)

@@ -1,0 +1,54 @@
+"""Export a trained model with the manifest the engine's model store checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from ocr_core.alphabet import ALPHABET
+from ocr_core.preprocess import LINE_HEIGHT
+
+MODEL_FILE = "model.keras"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _code_version() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:
+        return "unknown"
+
+
+def export_model(src: Path, out: Path, *, kind: str, version: str = "", training: dict, metrics: dict,
+                 history: list | None = None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, out / MODEL_FILE)
+    now = dt.datetime.now(dt.timezone.utc)
+    manifest = {
+        "name": f"{kind}-crnn",
+        "kind": kind,
+        "version": version or now.strftime("%Y.%m.%d-%H%M"),
+        "file": MODEL_FILE,
+        "sha256": sha256_of(out / MODEL_FILE),
+        "alphabet": ALPHABET,
+        "input_shape": [LINE_HEIGHT, None, 1],
+        "time_step_width": 4,
+        "created": now.isoformat(timespec="seconds"),
+        "code_version": _code_version(),
+        "training": training,
+        "metrics": metrics,
+        "history": history or [],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import string
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ocr_core.alphabet import normalize_text
@@ -40,7 +40,7 @@ COMMON = (
 _FALLBACK = ["ocr", "text", "line", "paper", "note", "letter", "report", "model"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _words(lang: str) -> list[str]:
     path = Path(DICTS[lang])
     if not path.exists():

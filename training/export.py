@@ -34,7 +34,7 @@ def export_model(src: Path, out: Path, *, kind: str, version: str = "", training
                  history: list | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, out / MODEL_FILE)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     manifest = {
         "name": f"{kind}-crnn",
         "kind": kind,

@@ -39,7 +39,7 @@ def _all_font_files() -> list[Path]:
     return sorted(p for p in files if not any(h in str(p).lower() for h in HELD_OUT))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def charset(path: str) -> frozenset[str]:
     """Characters a font has glyphs for (so we never train on empty boxes)."""
     try:

@@ -57,8 +57,8 @@ def split_of(path: Path, val_fraction: float = 0.1, test_fraction: float = 0.1) 
 
 
 def samples(items: list[tuple[Path, str]], seed: int, repeat: bool) -> Iterator[tuple]:
-    from training.data import _fits_ctc
     from ocr_core.preprocess import prepare_line
+    from training.data import _fits_ctc
 
     rng = random.Random(seed)
     while True:

@@ -39,6 +39,7 @@ class TrainConfig:
     resume: bool = False
     patience: int = 6  # early stopping: epochs without validation improvement
     threads: int = 0  # TensorFlow CPU threads (0 = all cores)
+    init_from: str = ""  # a .keras model of the same architecture to start from
     extra: dict = field(default_factory=dict)
 
 
@@ -111,6 +112,9 @@ def train(cfg: TrainConfig) -> Path:
         print(f"resumed at epoch {state['epoch']} (best val CER {state['best_cer']:.4f})")
     else:
         model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn")
+        if cfg.init_from:  # transfer: e.g. start handwriting from the printed model's weights
+            model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
+            print(f"initialized from {cfg.init_from}")
     total_steps = cfg.epochs * cfg.steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps, alpha=0.05)
     optimizer = keras.optimizers.Adam(schedule)
@@ -170,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--patience", type=int, default=6)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
+    p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture)")
     a = p.parse_args(argv)
     cfg = TrainConfig(**{k: v for k, v in vars(a).items()})
     print(f"exported to {train(cfg)}")

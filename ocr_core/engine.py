@@ -1,0 +1,123 @@
+"""The OCR pipeline in one screen: image bytes -> pages -> lines -> recognized text.
+
+    decode (image_io) -> detect lines (segment / CRAFT) -> recognize (CRNN + CTC) -> assemble
+
+Models load once per engine (create one engine per process and reuse it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+
+import numpy as np
+
+from ocr_core import __version__, tesseract
+from ocr_core.detect import LineDetector, make_detector
+from ocr_core.errors import BadRequestError, ModelError
+from ocr_core.image_io import PageImage, decode_image
+from ocr_core.model_store import ModelStore
+from ocr_core.recognize import CrnnRecognizer, LineReading
+from ocr_core.result import Line, OcrResult, Page, Word
+
+MODES = ("printed", "handwritten", "auto")
+ENGINES = ("crnn", "tesseract")
+
+
+class OcrEngine:
+    """Reads printed and handwritten text with our CRNNs; Tesseract when asked or as fallback."""
+
+    def __init__(self, store: ModelStore | None = None, detector: str | None = None,
+                 decoder: str | None = None) -> None:
+        self.store = store or ModelStore()
+        self.detector: LineDetector = make_detector(detector or os.environ.get("OCR_DETECTOR", "auto"), self.store)
+        self.decoder = decoder or os.environ.get("OCR_DECODER", "greedy")
+        self._recognizers: dict[str, CrnnRecognizer] = {}
+
+    # ------------------------------------------------------------------ models
+    def recognizer(self, kind: str) -> CrnnRecognizer:
+        if kind not in self._recognizers:
+            self._recognizers[kind] = CrnnRecognizer(self.store.load(kind))
+        return self._recognizers[kind]
+
+    def warm_up(self) -> None:
+        """Load both models and trace their graphs (call at container init, not per request)."""
+        blank = np.full((40, 200), 255, np.uint8)
+        for kind in ("printed", "handwritten"):
+            self.recognizer(kind).read_lines([blank])
+
+    def model_versions(self) -> dict[str, str]:
+        versions = {}
+        for kind in ("printed", "handwritten"):
+            try:
+                versions[kind] = str(self.store.manifest(kind).get("version"))
+            except ModelError:
+                versions[kind] = "missing"
+        versions["detector"] = self.detector.name
+        return versions
+
+    # ------------------------------------------------------------------ reading
+    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn") -> OcrResult:
+        if mode not in MODES:
+            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "bad_mode")
+        if engine not in ENGINES:
+            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}", "bad_engine")
+        t0 = time.perf_counter()
+        pages = decode_image(data)
+        timings = {"decode": (time.perf_counter() - t0) * 1000}
+        return self.read_pages(pages, mode, engine, timings)
+
+    def read_pages(self, pages: list[PageImage], mode: str = "auto", engine: str = "crnn",
+                   timings: dict[str, float] | None = None) -> OcrResult:
+        timings = dict(timings or {})
+        start = time.perf_counter()
+        if engine == "tesseract":
+            return self._read_with_tesseract(pages, mode, timings)
+        out_pages: list[Page] = []
+        detect_ms = recog_ms = 0.0
+        for page in pages:
+            t = time.perf_counter()
+            regions = self.detector.detect(page)
+            detect_ms += (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            lines = self._recognize(regions, mode)
+            recog_ms += (time.perf_counter() - t) * 1000
+            out_pages.append(Page(page.page, page.width, page.height, lines))
+        timings.update(detect=detect_ms, recognize=recog_ms)
+        timings["total"] = timings.get("decode", 0.0) + (time.perf_counter() - start) * 1000
+        used = Counter(ln.mode for p in out_pages for ln in p.lines)
+        mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
+        kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
+        models = {k: self.recognizer(k).version for k in kinds}
+        return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
+                         self.detector.name, timings)
+
+    def _recognize(self, regions: list, mode: str) -> list[Line]:
+        crops = [r.crop for r in regions]
+        kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
+        readings = {k: self.recognizer(k).read_lines(crops, self.decoder) for k in kinds}
+        lines = []
+        for i, region in enumerate(regions):
+            # auto: per line, the model that is more confident about what it read
+            kind = max(kinds, key=lambda k: _score(readings[k][i]))
+            r = readings[kind][i]
+            if not r.text.strip():
+                continue
+            words = [Word(w.text, w.confidence, region.crop_x_to_box(w.x0, w.x1)) for w in r.words]
+            lines.append(Line(r.text, r.confidence, region.box, words, kind))
+        return lines
+
+    def _read_with_tesseract(self, pages: list[PageImage], mode: str, timings: dict[str, float]) -> OcrResult:
+        if not tesseract.available():
+            raise ModelError("the tesseract engine was requested but the tesseract binary is not installed")
+        t = time.perf_counter()
+        out = [Page(p.page, p.width, p.height, tesseract.read_page(p.gray())) for p in pages]
+        timings["recognize"] = (time.perf_counter() - t) * 1000
+        timings["total"] = sum(timings.values())
+        return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
+
+
+def _score(reading: LineReading) -> float:
+    """Confidence, discounted for empty readings (a model that sees nothing is not 'sure')."""
+    return reading.confidence if reading.text.strip() else 0.0

@@ -1,0 +1,99 @@
+"""The engine's result: document -> pages -> lines -> words, each with text, confidence, box.
+
+Boxes are polygons `[[x, y], ...]` (TL, TR, BR, BL) in pixels of the original image, after
+EXIF orientation. `to_dict()` is the JSON the API and batch job return (see docs/result.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = "1.0"
+
+
+def _poly(box: np.ndarray) -> list[list[float]]:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(box).reshape(-1, 2)]
+
+
+@dataclass
+class Word:
+    text: str
+    confidence: float
+    box: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": round(self.confidence, 4), "box": _poly(self.box)}
+
+
+@dataclass
+class Line:
+    text: str
+    confidence: float
+    box: np.ndarray
+    words: list[Word]
+    mode: str  # which recognizer read it: printed | handwritten | tesseract
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": round(self.confidence, 4), "box": _poly(self.box),
+                "mode": self.mode, "words": [w.to_dict() for w in self.words]}
+
+
+@dataclass
+class Page:
+    page: int
+    width: int
+    height: int
+    lines: list[Line]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines if line.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"page": self.page, "width": self.width, "height": self.height, "text": self.text,
+                "lines": [ln.to_dict() for ln in self.lines]}
+
+
+@dataclass
+class OcrResult:
+    pages: list[Page]
+    mode: str  # what was asked: printed | handwritten | auto
+    mode_used: str  # what was used: printed | handwritten | mixed | tesseract
+    engine: str  # which engine produced the text
+    models: dict[str, str]  # model name -> version
+    detector: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.pages if p.text)
+
+    @property
+    def confidence(self) -> float:
+        lines = [ln for p in self.pages for ln in p.lines if ln.text]
+        if not lines:
+            return 0.0
+        weights = np.array([len(ln.text) for ln in lines], float)
+        return float(np.average([ln.confidence for ln in lines], weights=weights))
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.pages[0] if self.pages else None
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "text": self.text,
+            "confidence": round(self.confidence, 4),
+            "mode": self.mode,
+            "mode_used": self.mode_used,
+            "engine": self.engine,
+            "detector": self.detector,
+            "models": self.models,
+            "width": first.width if first else 0,
+            "height": first.height if first else 0,
+            "page_count": len(self.pages),
+            "lines": [dict(ln.to_dict(), page=p.page) for p in self.pages for ln in p.lines],
+            "pages": [p.to_dict() for p in self.pages],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

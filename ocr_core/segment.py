@@ -1,0 +1,405 @@
+"""Find the text lines of a page, strip or photo, and cut one clean crop per line.
+
+Our recognizers read a whole line at a time, so detection only has to find lines. Plain OpenCV, no
+model: flatten the lighting -> binarize -> measure text height and skew from the ink -> deskew ->
+group ink components into lines -> cut each line from the flattened, deskewed page with a margin.
+
+Grouping works on "core bars": each character-sized component is replaced by a bar over the middle
+half of its height. Bars of one line overlap vertically while ascenders and descenders of neighbouring
+lines don't, so tightly set lines stay apart; a horizontal dilation then joins the bars of a line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+MAX_SKEW = 12.0  # degrees searched either way (phone photos of pages are usually within +-10)
+MARGIN_Y = 0.18  # crop margin above/below the line, as a fraction of its height
+MARGIN_X = 1.0  # crop margin left/right, in line heights
+
+
+@dataclass
+class LineRegion:
+    """One text line: its box in the original image and the crop the recognizer reads."""
+
+    box: np.ndarray  # float32 (4, 2) TL, TR, BR, BL in original image pixels
+    crop: np.ndarray  # uint8 gray, deskewed and flattened, dark ink on light paper
+    to_orig: np.ndarray = field(repr=False)  # 2x3 affine: deskewed page coords -> original image
+    crop_x0: float = field(repr=False)  # deskewed-page x of the crop's column 0
+    band: tuple[float, float] = field(repr=False)  # the line's top and bottom in deskewed-page y
+    image_size: tuple[int, int] = field(repr=False)  # original (width, height), to clip boxes
+
+    def crop_x_to_box(self, x0: float, x1: float) -> np.ndarray:
+        """Polygon (TL, TR, BR, BL) in original pixels of the crop columns x0..x1 (e.g. one word)."""
+        return _to_original(self.crop_x0 + x0, self.band[0], self.crop_x0 + x1, self.band[1], self)
+
+    @classmethod
+    def from_rect(cls, gray: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> LineRegion:
+        """Region for an axis-aligned line box found by another detector (crop gets the usual margins)."""
+        gray = _as_gray(gray)
+        h, w = gray.shape
+        my, mx = int(MARGIN_Y * (y1 - y0)), int(MARGIN_X * (y1 - y0))
+        cx0, cy0 = max(0, x0 - mx), max(0, y0 - my)
+        crop = _flatten(gray[cy0 : min(h, y1 + my), cx0 : min(w, x1 + mx)])
+        region = cls(np.zeros((4, 2), np.float32), crop, np.eye(2, 3), float(cx0), (float(y0), float(y1)), (w, h))
+        region.box = _to_original(x0, y0, x1, y1, region)
+        return region
+
+
+def _to_original(x0: float, y0: float, x1: float, y1: float, region: LineRegion) -> np.ndarray:
+    pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    pts = pts @ region.to_orig[:, :2].T + region.to_orig[:, 2]
+    w, h = region.image_size
+    return np.clip(pts, 0, [w - 1, h - 1]).astype(np.float32)
+
+
+def segment_lines(gray: np.ndarray) -> list[LineRegion]:
+    """Text lines of a grayscale image in reading order; [] when there is no text."""
+    gray = _as_gray(gray)
+    if min(gray.shape) < 8:
+        return []
+    if _is_inverted(gray):
+        gray = 255 - gray
+    flat = _flatten(gray)
+    ink = _binarize(flat)
+    if ink is None:
+        return []
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    stats = stats[1:]
+    h_text = _text_height(stats)
+    if h_text is None:
+        return []
+    keep = _is_text(stats, h_text, ink.shape)
+    angle = _estimate_skew(labels, keep, h_text)
+    to_rot, size = _rotation(gray.shape, -angle)
+    if angle:  # deskew the page, keeping only text components in the mask
+        lut = np.concatenate([[0], np.where(keep, 255, 0)]).astype(np.uint8)
+        ink = cv2.warpAffine(lut[labels], to_rot, size, flags=cv2.INTER_NEAREST, borderValue=0)
+        flat = cv2.warpAffine(flat, to_rot, size, flags=cv2.INTER_LINEAR, borderValue=255)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        stats = stats[1:]
+        keep = stats[:, 4] >= _speck_area(h_text)
+    line_of, bands = _group_lines(stats, keep, h_text)
+    if not bands:
+        return []
+    to_orig = cv2.invertAffineTransform(to_rot)
+    bands_arr = np.array(bands, np.float64)
+    regions = [_make_region(flat, labels, stats, line_of, i, bands[i], to_orig, gray.shape)
+               for i in _reading_order(bands_arr, list(range(len(bands))))]
+    # A line cut off by the top or bottom edge of the photo is unreadable: drop it when it is clearly short.
+    short = 0.6 * np.median(bands_arr[:, 3] - bands_arr[:, 1])
+    h = gray.shape[0]
+    return [r for r in regions
+            if r.band[1] - r.band[0] >= short or 1 < r.box[:, 1].min() and r.box[:, 1].max() < h - 2]
+
+
+# ---------------------------------------------------------------- image clean-up
+
+
+def _as_gray(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        img = cv2.normalize(img.astype(np.float32), None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img[:, :, :3], cv2.COLOR_RGB2GRAY) if img.shape[2] >= 3 else img[:, :, 0]
+    return np.ascontiguousarray(img)
+
+
+def _is_inverted(gray: np.ndarray) -> bool:
+    """Light text on dark? Flattening assumes light paper; with the wrong polarity it turns the
+    background around the text dark, so the polarity leaving far less dark area is the right one."""
+    s = min(1.0, 512 / max(gray.shape))
+    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    dark = [np.mean(_flatten(img) < 128) for img in (small, 255 - small)]
+    return bool(dark[1] < 0.5 * dark[0])
+
+
+def _flatten(gray: np.ndarray) -> np.ndarray:
+    """Divide by the paper brightness (a large grey closing erases the ink), so paper -> ~255.
+
+    Done on a <=512 px thumbnail: lighting varies slowly, and it keeps big pages cheap.
+    """
+    h, w = gray.shape
+    s = min(1.0, 512 / max(h, w))
+    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    k = max(15, min(small.shape) // 10) | 1
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.resize(cv2.blur(bg, (k, k)), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(gray, np.maximum(bg, 1), scale=255)
+
+
+def _binarize(flat: np.ndarray) -> np.ndarray | None:
+    """Otsu on the flattened page (never closer to the paper than noise allows), plus hysteresis:
+    fainter pixels count when connected to sure ink, so hairlines and faint pen strokes survive."""
+    cum = np.cumsum(cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel())
+    p25, paper = (int(np.searchsorted(cum, q * cum[-1])) for q in (0.25, 0.5))
+    noise = max(4.0, (paper - p25) / 0.674)  # paper's grey-level spread (robust sigma)
+    t, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    strong = cv2.threshold(flat, min(t, paper - 5 * noise), 255, cv2.THRESH_BINARY_INV)[1]
+    if paper < 35 or not cv2.countNonZero(strong):
+        return None
+    weak = cv2.threshold(flat, paper - 3 * noise, 255, cv2.THRESH_BINARY_INV)[1]
+    n, lab = cv2.connectedComponents(weak, connectivity=8)
+    lut = np.zeros(n, np.uint8)
+    lut[np.unique(lab[strong > 0])] = 255
+    lut[0] = 0
+    return lut[lab]
+
+
+def _speck_area(h_text: float) -> float:
+    return max(3.0, (0.08 * h_text) ** 2)
+
+
+def _text_height(stats: np.ndarray) -> float | None:
+    """Typical character height: median component height, ignoring specks and giants."""
+    h = stats[:, 3][(stats[:, 4] >= 6) & (stats[:, 3] >= 3)]
+    if len(h) == 0:
+        return None
+    h0 = np.median(h)
+    return float(np.median(h[(h >= 0.5 * h0) & (h <= 3 * h0)]))
+
+
+def _is_text(stats: np.ndarray, h_text: float, shape: tuple[int, int]) -> np.ndarray:
+    """Drop specks, figures/frames, ruled lines and page edges (large blobs touching the border)."""
+    x, y, w, h, area = stats.T
+    fill = area / (w * h)
+    speck = area < _speck_area(h_text)
+    huge = h > 4 * h_text
+    rule = (w > 6 * h_text) & (h < 0.5 * h_text) & (fill > 0.4)
+    edge = (x == 0) | (y == 0) | (x + w == shape[1]) | (y + h == shape[0])
+    border = edge & ((h > 2.5 * h_text) | (w > 8 * h_text) & (fill > 0.3))
+    return ~(speck | huge | rule | border)
+
+
+# ---------------------------------------------------------------- skew
+
+
+def _estimate_skew(labels: np.ndarray, keep: np.ndarray, h_text: float) -> float:
+    """Text angle in degrees (counter-clockwise), maximizing the sharpness of the ink's row profile."""
+    st = max(1, int(h_text // 10))  # ~10 samples per text height is plenty
+    sub = labels[::st, ::st]
+    ys, xs = np.nonzero(sub)
+    ok = keep[sub[ys, xs] - 1]
+    ys, xs = ys[ok].astype(np.float32), xs[ok].astype(np.float32)
+    if len(ys) < 50:
+        return 0.0
+    if len(ys) > 150_000:
+        ys, xs = ys[:: len(ys) // 100_000], xs[:: len(xs) // 100_000]
+
+    def sharpness(deg: float) -> float:
+        a = np.radians(deg)
+        p = np.round(ys * np.cos(a) + xs * np.sin(a)).astype(np.int64)
+        c = np.bincount(p - p.min()).astype(np.float64)
+        return float(c @ c)
+
+    best = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-6, 0.5), key=sharpness)
+    best = max(np.arange(best - 0.5, best + 0.5 + 1e-6, 0.05), key=sharpness)
+    return float(round(best, 2)) if abs(best) >= 0.1 else 0.0
+
+
+def _rotation(shape: tuple[int, int], deg: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """Affine rotating an image by deg (counter-clockwise) onto a canvas big enough to hold all of it."""
+    h, w = shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(np.ceil(w * c + h * s)), int(np.ceil(w * s + h * c))
+    m[0, 2] += (nw - w) / 2
+    m[1, 2] += (nh - h) / 2
+    return m, (nw, nh)
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def _core(stats: np.ndarray, h_text: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and half-height of each component's core bar: the middle half of it, at least half a
+    text height tall so broken strokes of one line still overlap."""
+    h = stats[:, 3].astype(np.float64)
+    return stats[:, 1] + h / 2, 0.25 * np.maximum(h, h_text)
+
+
+def _core_blobs(stats: np.ndarray, body: np.ndarray, h_text: float, shape: tuple[int, int]) -> np.ndarray:
+    """Blob id per component (-1 if not body): core bars joined horizontally across ~1.2 text heights.
+
+    Drawn at a scale where text is ~10 px tall, which is plenty and keeps big pages cheap.
+    """
+    f = max(1.0, h_text / 10)
+    x, w = stats[:, 0] / f, stats[:, 2] / f
+    cy, b = (v / f for v in _core(stats, h_text))
+    core = np.zeros((int(shape[0] / f) + 2, int(shape[1] / f) + 2), np.uint8)
+    idx = np.flatnonzero(body)
+    for i in idx:
+        core[int(cy[i] - b[i]) : int(cy[i] + b[i]) + 1, int(x[i]) : int(x[i] + w[i]) + 1] = 255
+    core = cv2.dilate(core, np.ones((1, int(1.2 * h_text / f) | 1), np.uint8))
+    _, lab = cv2.connectedComponents(core, connectivity=4)
+    blob = np.full(len(stats), -1)
+    blob[idx] = lab[cy[idx].astype(int), (x[idx] + w[idx] / 2).astype(int)]
+    return blob
+
+
+def _group_lines(stats: np.ndarray, keep: np.ndarray, h_text: float) -> tuple[np.ndarray, list[tuple]]:
+    """Assign components to lines. Returns the line index per component (-1: none) and per line
+    (x0, y0, x1, y1, core_top, core_bottom) in deskewed coords."""
+    x, y, w, h = stats[:, :4].T.astype(np.float64)
+    shape = (int((y + h).max()) + 1, int((x + w).max()) + 1)
+    small = keep & (h < 0.4 * h_text) & (w < 0.8 * h_text)  # dots, commas, accents, hyphens
+    body = keep & ~small
+    blob = _core_blobs(stats, body, h_text, shape)
+    # A component much taller than the others of its blob usually touches the next line: regroup without it.
+    # Only blobs whose cores are unusually tall can hold two lines; a word with ascender and descender is fine.
+    tall = np.zeros_like(body)
+    cy, b = _core(stats, h_text)
+    for bid in np.unique(blob[body]):
+        members = blob == bid
+        med = np.median(h[members])
+        if (cy + b)[members].max() - (cy - b)[members].min() > 1.8 * max(med, h_text):
+            tall |= members & (h > 2 * med)
+    if tall.any():
+        body &= ~tall
+        blob = _core_blobs(stats, body, h_text, shape)
+    pieces = _merge_fragments([np.flatnonzero(blob == b) for b in np.unique(blob[body])], stats, h_text)
+    # A piece without a character-sized component (lone comma, dash) or of one or two narrow components
+    # (a big capital or a stroke of a broken letter) joins a line like a dot, else stands on its own.
+    weak = [h[m].max() < 0.6 * h_text or len(m) <= 2 and np.ptp(np.r_[x[m], (x + w)[m]]) < 2 * h_text
+            for m in pieces]
+    frags = [m for m, wk in zip(pieces, weak, strict=True) if not wk] or pieces
+    line_of = np.full(len(stats), -1)
+    for i, members in enumerate(frags):
+        line_of[members] = i
+    _attach(np.flatnonzero(keep & (line_of < 0)), line_of, frags, stats, h_text)
+    orphans = [m for m in pieces if (line_of[m] < 0).all() and h[m].max() >= 0.6 * h_text]
+    for m in orphans:
+        line_of[m] = len(frags)
+        frags.append(m)
+
+    cy, b = _core(stats, h_text)
+    ctop = np.array([(cy - b)[m].min() for m in frags])
+    cbot = np.array([(cy + b)[m].max() for m in frags])
+    lx0 = np.array([x[m].min() for m in frags]) - 2 * h_text
+    lx1 = np.array([(x + w)[m].max() for m in frags]) + 2 * h_text
+    bands = []
+    for i in range(len(frags)):
+        members = np.flatnonzero(line_of == i)
+        inner = members[~tall[members]]
+        y0, y1 = y[inner].min(), (y + h)[inner].max()
+        for j in members[tall[members]]:  # a tall loop or capital counts unless it reaches another line's core
+            others = (ctop < y[j] + h[j]) & (cbot > y[j]) & (lx1 > x[j]) & (lx0 < x[j] + w[j])
+            if others.sum() <= 1:
+                y0, y1 = min(y0, y[j]), max(y1, y[j] + h[j])
+        bands.append((x[members].min(), y0, (x + w)[members].max(), y1, ctop[i], cbot[i]))
+    return line_of, bands
+
+
+def _attach(rest: np.ndarray, line_of: np.ndarray, frags: list[np.ndarray], stats: np.ndarray, h_text: float) -> None:
+    """Give each component in rest to the horizontally overlapping line whose core is nearest (if near)."""
+    if not len(rest) or not frags:
+        return
+    x, w, h = stats[:, 0], stats[:, 2], stats[:, 3]
+    cy, b = _core(stats, h_text)
+    ctop = np.array([(cy - b)[m].min() for m in frags])
+    cbot = np.array([(cy + b)[m].max() for m in frags])
+    lx0 = np.array([x[m].min() for m in frags]) - 2 * h_text
+    lx1 = np.array([(x + w)[m].max() for m in frags]) + 2 * h_text
+    hm = np.array([np.median(h[m]) for m in frags])
+    cx, cyr = (x + w / 2)[rest, None], cy[rest, None]
+    dist = np.maximum(np.maximum(ctop - cyr, cyr - cbot), 0)
+    dist[(cx < lx0) | (cx > lx1) | (dist > hm)] = np.inf
+    best = dist.argmin(axis=1)
+    found = np.isfinite(dist[np.arange(len(rest)), best])
+    line_of[rest[found]] = best[found]
+
+
+def _merge_fragments(frags: list[np.ndarray], stats: np.ndarray, h_text: float) -> list[np.ndarray]:
+    """Join pieces of one line split by a wide gap (justified text, handwriting), narrowest gaps first,
+    but not across a column gutter: a wide gap where lines nearby start at the same x instead of crossing."""
+    n = len(frags)
+    if n < 2:
+        return frags
+    x, y, w, h = stats[:, :4].T.astype(np.float64)
+    cy, b = _core(stats, h_text)
+    x0 = np.array([x[m].min() for m in frags])
+    x1 = np.array([(x + w)[m].max() for m in frags])
+    top = np.array([(cy - b)[m].min() for m in frags])
+    bot = np.array([(cy + b)[m].max() for m in frags])
+    lh = np.array([np.median(h[m]) for m in frags])
+
+    def end_band(m: np.ndarray, at_right: bool) -> tuple[float, float]:
+        """Core band of a piece's first/last two text heights (handwritten lines wander)."""
+        near_end = (x + w)[m] >= (x + w)[m].max() - 2 * h_text if at_right else x[m] <= x[m].min() + 2 * h_text
+        return (cy - b)[m][near_end].min(), (cy + b)[m][near_end].max()
+
+    rtop, rbot = np.array([end_band(m, True) for m in frags]).T
+    ltop, lbot = np.array([end_band(m, False) for m in frags]).T
+    pairs = []
+    for i in range(n):  # each piece with its nearest right neighbour on the same row
+        overlap = np.minimum(lbot, rbot[i]) - np.maximum(ltop, rtop[i])
+        gap = x0 - x1[i]
+        cand = (overlap > 0.25 * np.minimum(lbot - ltop, rbot[i] - rtop[i])) & (gap > 0) & (gap < 4 * h_text)
+        if cand.any():
+            j = int(np.flatnonzero(cand)[gap[cand].argmin()])
+            pairs.append((gap[j], i, j))
+    parent = np.arange(n)
+    for gap, i, j in sorted(pairs):
+        ri, rj = parent[i], parent[j]
+        if ri == rj:
+            continue
+        if gap > 1.5 * h_text:  # wide enough for a gutter: do more lines nearby start where j does than cross?
+            near = (parent == np.arange(n)) & (top < bot[rj] + 5 * h_text) & (bot > top[rj] - 5 * h_text)
+            near[[ri, rj]] = False
+            aligned = (near & (np.abs(x0 - x0[j]) < h_text)).sum()
+            mid = (x1[i] + x0[j]) / 2
+            if aligned >= 2 and aligned > (near & (x0 < mid) & (x1 > mid)).sum():
+                continue
+        parent[parent == rj] = ri  # extents of a group live at its root
+        x0[ri], x1[ri] = min(x0[ri], x0[rj]), max(x1[ri], x1[rj])
+        top[ri], bot[ri] = min(top[ri], top[rj]), max(bot[ri], bot[rj])
+    return [np.concatenate([frags[k] for k in np.flatnonzero(parent == r)]) for r in np.unique(parent)]
+
+
+def _reading_order(bands: np.ndarray, idx: list[int]) -> list[int]:
+    """Recursive XY-cut: split at empty vertical channels (columns, left to right) first, else at the
+    widest horizontal gaps (blocks, top to bottom); lines within a block by y."""
+    if len(idx) <= 1:
+        return idx
+    x0, y0, x1, y1 = bands[idx, :4].T
+    pad = 0.3 * np.median(y1 - y0)  # consecutive lines of a paragraph overlap after padding
+    for lo, hi, widest_only in ((x0, x1, False), (y0 - pad, y1 + pad, True)):
+        order = np.argsort(lo)
+        reach = np.maximum.accumulate(hi[order])
+        gaps = lo[order][1:] - reach[:-1]
+        if gaps.max() <= 0:
+            continue
+        cuts = np.flatnonzero(gaps >= (0.8 * gaps.max() if widest_only else 1e-9)) + 1
+        groups = np.split(np.asarray(idx)[order], cuts)
+        return [i for g in groups for i in _reading_order(bands, list(g))]
+    return sorted(idx, key=lambda i: bands[i, 4] + bands[i, 5])
+
+
+# ---------------------------------------------------------------- crops
+
+
+def _make_region(
+    flat: np.ndarray, labels: np.ndarray, stats: np.ndarray, line_of: np.ndarray, i: int, band: tuple,
+    to_orig: np.ndarray, orig_shape: tuple[int, int],
+) -> LineRegion:
+    """Crop line i from the flattened deskewed page, erasing ink that belongs to other lines."""
+    x0, y0, x1, y1 = band[:4]
+    lh = y1 - y0
+    H, W = flat.shape
+    r0, r1 = max(0, int(y0 - MARGIN_Y * lh)), min(H, int(np.ceil(y1 + MARGIN_Y * lh)))
+    c0, c1 = max(0, int(x0 - MARGIN_X * lh)), min(W, int(np.ceil(x1 + MARGIN_X * lh)))
+    crop = flat[r0:r1, c0:c1].copy()
+    # Components of other lines poking into the margin (descenders from above, ascenders from below).
+    # Ones mostly inside this line's band (e.g. touching it) stay.
+    cy, ch = stats[:, 1], stats[:, 3]
+    inside = np.clip(np.minimum(cy + ch, y1) - np.maximum(cy, y0), 0, None) / ch
+    lut = np.concatenate([[0], (line_of != i) & (inside < 0.5)]).astype(np.uint8)
+    foreign = cv2.dilate(lut[labels[r0:r1, c0:c1]], np.ones((3, 3), np.uint8))
+    crop[foreign > 0] = 255
+    region = LineRegion(np.zeros((4, 2), np.float32), crop, to_orig, float(c0), (float(y0), float(y1)),
+                        (orig_shape[1], orig_shape[0]))
+    region.box = _to_original(x0, y0, x1, y1, region)
+    return region

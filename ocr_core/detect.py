@@ -6,6 +6,8 @@ in reading order, which is all the recognizers need.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -70,12 +72,21 @@ def lines_from_word_boxes(gray: np.ndarray, boxes: list[np.ndarray]) -> list[Lin
     return regions
 
 
+CRAFT_WEIGHTS = "craft_mlt_25k.h5"
+
+
+def find_craft_weights(store: ModelStore) -> Path | None:
+    """keras-ocr's pretrained CRAFT weights: in the model store (`keras-ocr/`) or KERAS_OCR_CACHE_DIR."""
+    candidates = [Path(os.environ.get("KERAS_OCR_CACHE_DIR", Path.home() / ".keras-ocr")) / CRAFT_WEIGHTS]
+    if not store.root.startswith("s3://"):
+        candidates.insert(0, Path(store.root) / "keras-ocr" / CRAFT_WEIGHTS)
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def make_detector(kind: str, store: ModelStore) -> LineDetector:
     """'opencv', 'craft', or 'auto' (CRAFT when its pretrained weights are available)."""
     if kind in ("craft", "auto"):
-        from ocr_core import kerasocr_adapter
-
-        path = kerasocr_adapter.find_craft_weights(store)
+        path = find_craft_weights(store)
         if path is not None:
             return CraftLineDetector(path)
         if kind == "craft":

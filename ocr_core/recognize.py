@@ -73,8 +73,20 @@ class CrnnRecognizer:
         for crop, probs in zip(crops, self.probabilities(crops)):
             d = decode(probs, self.alphabet)
             scale = crop.shape[0] / LINE_HEIGHT * WIDTH_STEP  # crop pixels per time step
-            readings.append(LineReading(d.text, d.confidence, _words(d, scale)))
+            readings.append(LineReading(d.text, d.confidence, _tighten(_words(d, scale), crop)))
         return readings
+
+
+def _tighten(words: list[WordReading], crop: np.ndarray) -> list[WordReading]:
+    """Shrink each word's span to the inked columns inside it (CTC steps are only approximate)."""
+    gray = crop if crop.ndim == 2 else crop.mean(axis=2)
+    paper, ink = np.percentile(gray, 90), np.percentile(gray, 2)
+    inked = np.flatnonzero((gray < (paper + ink) / 2).sum(axis=0) > 0)
+    for w in words:
+        cols = inked[(inked >= w.x0) & (inked <= w.x1)]
+        if len(cols):
+            w.x0, w.x1 = float(cols[0]), float(cols[-1] + 1)
+    return words
 
 
 def _words(d: Decoded, px_per_step: float) -> list[WordReading]:

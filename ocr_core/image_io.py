@@ -1,0 +1,111 @@
+"""Decode and validate image bytes: the engine's only entry for pixels.
+
+Accepts JPEG, PNG, TIFF (every page), BMP and WebP, recognized by their content, never by a
+file name. EXIF orientation is applied; 1-bit, gray, palette, alpha, CMYK and 16-bit images
+all come out as 8-bit RGB. Size, pixel-count and page limits are checked before decoding
+(a decompression-bomb guard). Every failure is an `InvalidImageError` with a clear message.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from ocr_core.errors import ACCEPTED_FORMATS, InvalidImageError
+
+MAX_IMAGE_BYTES = int(os.environ.get("OCR_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
+MAX_IMAGE_PIXELS = int(os.environ.get("OCR_MAX_IMAGE_PIXELS", 50_000_000))
+MAX_PAGES = int(os.environ.get("OCR_MAX_PAGES", 50))
+MIN_SIDE = 8
+FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "WEBP", "MPO"}  # MPO: multi-picture JPEG from cameras
+
+
+@dataclass(frozen=True)
+class PageImage:
+    rgb: np.ndarray  # uint8 (H, W, 3), EXIF orientation applied
+    page: int  # 1-based
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    def gray(self) -> np.ndarray:
+        r, g, b = (self.rgb[:, :, i].astype(np.float32) for i in range(3))
+        return np.clip(0.299 * r + 0.587 * g + 0.114 * b + 0.5, 0, 255).astype(np.uint8)
+
+
+def _error(code: str, message: str, status: int) -> InvalidImageError:
+    return InvalidImageError(message, code, status)
+
+
+def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None,
+                 max_pages: int | None = None) -> list[PageImage]:
+    max_bytes = max_bytes or MAX_IMAGE_BYTES
+    max_pixels = max_pixels or MAX_IMAGE_PIXELS
+    max_pages = max_pages or MAX_PAGES
+    if not data:
+        raise _error("empty_input", f"The image is empty (0 bytes). Send a {ACCEPTED_FORMATS} image.", 400)
+    if len(data) > max_bytes:
+        raise _error("image_too_large", f"The image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB.", 413)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, ValueError, TypeError):
+        raise _error("unsupported_format", f"This is not an image we can read. Accepted formats: {ACCEPTED_FORMATS}.", 415) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(max_pixels) from None
+    except OSError as exc:
+        raise _error("corrupt_image", f"The image could not be read: it looks damaged or truncated ({exc}).", 422) from None
+    if img.format not in FORMATS:
+        raise _error("unsupported_format", f"{img.format} images are not accepted. Accepted formats: {ACCEPTED_FORMATS}.", 415)
+    pages: list[PageImage] = []
+    try:
+        for i, frame in enumerate(ImageSequence.Iterator(img)):
+            if i >= max_pages:
+                raise _error("too_many_pages", f"The image has more than {max_pages} pages; send at most {max_pages}.", 413)
+            w, h = frame.size
+            if w * h > max_pixels:
+                raise _too_many_pixels(max_pixels, w, h)
+            if w < MIN_SIDE or h < MIN_SIDE:
+                raise _error("image_too_small", f"The image is {w}x{h} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed to hold text.", 422)
+            pages.append(PageImage(_to_rgb(frame), i + 1))
+    except InvalidImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(max_pixels) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise _error("corrupt_image", f"The {img.format} image could not be decoded: it looks damaged or truncated ({exc}).", 422) from None
+    return pages
+
+
+def _too_many_pixels(limit: int, w: int = 0, h: int = 0) -> InvalidImageError:
+    size = f" ({w}x{h})" if w else ""
+    return _error("too_many_pixels", f"The image is too large{size}; at most {limit / 1e6:.0f} megapixels are accepted.", 413)
+
+
+def _to_rgb(frame: Image.Image) -> np.ndarray:
+    """Any mode -> 8-bit RGB; transparency becomes white paper."""
+    frame.load()
+    frame = ImageOps.exif_transpose(frame) or frame
+    if frame.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(frame, dtype=np.float64)
+        lo, hi = np.percentile(arr, 0.0), np.percentile(arr, 100.0)
+        arr = (arr - lo) / max(hi - lo, 1e-9) * 255.0
+        return np.repeat(np.clip(arr, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    if frame.mode == "P" and "transparency" in frame.info:
+        frame = frame.convert("RGBA")
+    if frame.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        frame = frame.convert("RGBA")
+        white = Image.new("RGBA", frame.size, (255, 255, 255, 255))
+        frame = Image.alpha_composite(white, frame)
+    return np.asarray(frame.convert("RGB"), dtype=np.uint8)

@@ -1,0 +1,146 @@
+"""Real images through the real shipped models: text, structure, modes and typed errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ocr_core.errors import InvalidImageError, OcrError
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_core.engine import OcrEngine
+from ocr_core.metrics import cer
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "dev-eval"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+PARAGRAPH = [
+    "Invoices are due within 30 days of receipt.",
+    "Late payments incur a fee of 2.5% per month.",
+    "Questions? Write to accounts@example.org today.",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    e = OcrEngine(detector="opencv")
+    e.warm_up()
+    return e
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def render(lines: list[str], font: str, size: int) -> Image.Image:
+    f = ImageFont.truetype(font, size)
+    w = int(max(f.getlength(t) for t in lines)) + 2 * size
+    img = Image.new("L", (w, int(len(lines) * size * 1.7) + 2 * size), 250)
+    d = ImageDraw.Draw(img)
+    for i, t in enumerate(lines):
+        d.text((size, size + i * size * 1.7), t, fill=20, font=f)
+    return img
+
+
+def test_rendered_printed_paragraph(engine: OcrEngine) -> None:
+    img = render(PARAGRAPH, "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 30)
+    result = engine.read(png_bytes(img), mode="printed")
+    assert len(result.pages[0].lines) == 3
+    assert cer("\n".join(PARAGRAPH), result.text) < 0.05, result.text
+
+
+def test_result_structure_is_json_with_boxes_inside_the_image(engine: OcrEngine) -> None:
+    img = render(PARAGRAPH, "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf", 28)
+    d = engine.read(png_bytes(img), mode="printed").to_dict()
+    json.dumps(d)  # serializable
+    assert d["width"] == img.width and d["height"] == img.height and d["page_count"] == 1
+    assert d["mode_used"] == "printed" and d["models"]["printed"].startswith("printed@")
+    assert set(d["timings_ms"]) >= {"decode", "detect", "recognize", "total"}
+    ys = []
+    for line in d["lines"]:
+        box = np.array(line["box"])
+        assert box.shape == (4, 2)
+        assert (box[:, 0] >= -1).all() and (box[:, 0] <= img.width + 1).all()
+        assert (box[:, 1] >= -1).all() and (box[:, 1] <= img.height + 1).all()
+        assert 0 < line["confidence"] <= 1
+        assert " ".join(w["text"] for w in line["words"]) == line["text"]
+        for w in line["words"]:  # words sit inside their line, left to right
+            wb = np.array(w["box"])
+            assert wb[:, 0].min() >= box[:, 0].min() - 5 and wb[:, 0].max() <= box[:, 0].max() + 5
+        xs = [np.array(w["box"])[:, 0].mean() for w in line["words"]]
+        assert xs == sorted(xs)
+        ys.append(box[:, 1].mean())
+    assert ys == sorted(ys)  # reading order
+
+
+@pytest.mark.parametrize("name,limit", [("phototest", 0.06), ("eurotext", 0.10)])
+def test_real_printed_scans(engine: OcrEngine, name: str, limit: float) -> None:
+    truth = (SHARED / "printed" / f"{name}.txt").read_text(encoding="utf-8")
+    result = engine.read((SHARED / "printed" / f"{name}.tif").read_bytes(), mode="printed")
+    assert cer(truth, result.text) < limit, result.text
+
+
+def test_handwriting_font_line(engine: OcrEngine) -> None:
+    text = "Meet me at the station at 7"
+    img = render([text], "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 44)
+    result = engine.read(png_bytes(img), mode="handwritten")
+    assert result.mode_used == "handwritten"
+    assert cer(text, result.text) < 0.25, result.text
+
+
+def test_auto_mode_reports_its_decision(engine: OcrEngine) -> None:
+    printed = engine.read((SHARED / "printed" / "phototest.tif").read_bytes(), mode="auto")
+    assert printed.mode == "auto" and printed.mode_used in ("printed", "mixed")
+    assert sum(ln.mode == "printed" for ln in printed.pages[0].lines) > len(printed.pages[0].lines) / 2
+    hand = engine.read((SHARED / "handwritten" / "hw000.png").read_bytes(), mode="auto")
+    assert hand.mode_used in ("handwritten", "printed", "mixed")
+    assert {ln.mode for ln in hand.pages[0].lines} <= {"printed", "handwritten"}
+
+
+def test_photographed_page_from_scikit_image(engine: OcrEngine) -> None:
+    from skimage import data
+
+    result = engine.read(png_bytes(Image.fromarray(data.page())), mode="printed")
+    words = set(result.text.lower().split())
+    # The page is a photo of a textbook page about region-based segmentation.
+    assert len(result.pages[0].lines) >= 5
+    assert len(words & {"the", "of", "region", "segmentation", "image", "regions", "and", "to", "a"}) >= 2, result.text
+
+
+def test_multipage_tiff_gives_one_result_per_page(engine: OcrEngine) -> None:
+    pages = [render([t], "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30) for t in ("first page", "second page")]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    result = engine.read(buf.getvalue(), mode="printed")
+    assert [p.page for p in result.pages] == [1, 2]
+    assert cer("first page", result.pages[0].text) < 0.2 and cer("second page", result.pages[1].text) < 0.2
+
+
+@pytest.mark.parametrize("data,code", [
+    (b"", "empty_input"),
+    (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "unsupported_format"),
+    (b"just some text, not an image\n", "unsupported_format"),
+])
+def test_bad_inputs_give_typed_errors(engine: OcrEngine, data: bytes, code: str) -> None:
+    with pytest.raises(InvalidImageError) as err:
+        engine.read(data)
+    assert err.value.code == code and "Traceback" not in err.value.message
+
+
+def test_bad_mode_is_a_typed_error(engine: OcrEngine) -> None:
+    with pytest.raises(OcrError) as err:
+        engine.read(png_bytes(render(["x"], "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30)), mode="cursive")
+    assert err.value.code == "bad_mode"
+
+
+def test_cli_prints_text_of_the_demo_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    from ocr_core.cli import main
+
+    assert main([str(SAMPLES / "printed-letter.png"), "--mode", "printed", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    truth = (SAMPLES / "printed-letter.txt").read_text()
+    assert cer(truth, out["text"]) < 0.1, out["text"]

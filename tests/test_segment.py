@@ -1,0 +1,162 @@
+"""The OpenCV line detector on real scans, the held-out handwriting lines and synthetic photos/pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_core.segment import LineRegion, segment_lines
+
+DEV = Path("/work/shared/dev-eval")
+SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+WORDS = "the quick brown fox jumps over a lazy dog while judges vex pygmy quartz sphinx of black jackdaws".split()
+needs_dev = pytest.mark.skipif(not DEV.exists(), reason="dev-eval data not available")
+
+
+def _text(n: int, chars: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(n):
+        words = []
+        while len(" ".join(words)) < chars:
+            words.append(str(rng.choice(WORDS)))
+        lines.append(" ".join(words).capitalize())
+    return lines
+
+
+def _render(lines: list[str], size: tuple[int, int], font: str, px: int, pitch: int, x: int, y: int) -> Image.Image:
+    img = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(img)
+    for i, t in enumerate(lines):
+        draw.text((x, y + pitch * i), t, font=ImageFont.truetype(font, px), fill=20)
+    return img
+
+
+def _photo_paragraph(angle: float, n: int = 6) -> np.ndarray:
+    """n lines rotated by angle (counter-clockwise), under a strong lighting gradient, with noise."""
+    img = _render(_text(n, 48), (900, 60 + 44 * n), SANS, 28, 44, 40, 30)
+    a = np.asarray(img.rotate(angle, expand=True, fillcolor=255, resample=Image.BICUBIC), np.float32)
+    yy, xx = np.mgrid[0 : a.shape[0], 0 : a.shape[1]]
+    light = 0.45 + 0.55 * (xx / a.shape[1]) * (0.6 + 0.4 * yy / a.shape[0])
+    noise = np.random.default_rng(0).normal(0, 6, a.shape)
+    return np.clip(a * light + noise, 0, 255).astype(np.uint8)
+
+
+def _angle(box: np.ndarray) -> float:
+    """Counter-clockwise angle of the box's top edge, in degrees."""
+    dx, dy = box[1] - box[0]
+    return float(np.degrees(np.arctan2(-dy, dx)))
+
+
+def _check_regions(regions: list[LineRegion], gray: np.ndarray) -> None:
+    """Contract every result must meet: float32 boxes inside the image, light uint8 crops."""
+    h, w = gray.shape[:2]
+    for r in regions:
+        assert r.box.shape == (4, 2) and r.box.dtype == np.float32
+        assert (r.box >= 0).all() and (r.box[:, 0] <= w - 1).all() and (r.box[:, 1] <= h - 1).all()
+        assert r.crop.dtype == np.uint8 and r.crop.ndim == 2 and min(r.crop.shape) > 4
+        assert np.median(r.crop) > 200, "crops are dark ink on light, flattened paper"
+
+
+@needs_dev
+@pytest.mark.parametrize("name", ["phototest", "eurotext"])
+def test_printed_scans_line_count(name: str) -> None:
+    gray = cv2.imread(str(DEV / "printed" / f"{name}.tif"), cv2.IMREAD_GRAYSCALE)
+    truth = [t for t in (DEV / "printed" / f"{name}.txt").read_text().splitlines() if t.strip()]
+    regions = segment_lines(gray)
+    assert len(regions) == len(truth)
+    _check_regions(regions, gray)
+    tops = [r.box[:, 1].mean() for r in regions]
+    assert tops == sorted(tops)
+
+
+@needs_dev
+def test_handwritten_lines_are_one_full_width_line() -> None:
+    paths = sorted(DEV.glob("handwritten*/*.png"))
+    assert len(paths) >= 20
+    for path in paths:
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        regions = segment_lines(gray)
+        assert len(regions) == 1, path
+        ink_cols = np.flatnonzero((cv2.medianBlur(gray, 3) < 128).any(axis=0))
+        box_x = regions[0].box[:, 0]
+        assert box_x.max() - box_x.min() >= 0.9 * (ink_cols[-1] - ink_cols[0]), path
+        _check_regions(regions, gray)
+
+
+@pytest.mark.parametrize("angle", [5.0, -8.0])
+def test_rotated_photo_paragraph(angle: float) -> None:
+    gray = _photo_paragraph(angle)
+    regions = segment_lines(gray)
+    assert len(regions) == 6
+    _check_regions(regions, gray)
+    for r in regions:
+        assert abs(_angle(r.box) - angle) < 1.5
+    centers = [r.box.mean(axis=0) for r in regions]
+    assert all(b[1] > a[1] for a, b in zip(centers, centers[1:], strict=False)), "top to bottom"
+    # a word box from the crop lies on the line, rotated like it
+    r = regions[0]
+    word = r.crop_x_to_box(r.crop.shape[1] * 0.3, r.crop.shape[1] * 0.5)
+    assert abs(_angle(word) - angle) < 1.5
+    assert r.box[:, 0].min() - 1 <= word[:, 0].min() < word[:, 0].max() <= r.box[:, 0].max() + 1
+
+
+def test_inverted_text_is_found() -> None:
+    gray = 255 - _photo_paragraph(5.0)
+    regions = segment_lines(gray)
+    assert len(regions) == 6
+    _check_regions(regions, gray)
+
+
+def test_blank_pages_give_nothing() -> None:
+    assert segment_lines(np.full((300, 400), 255, np.uint8)) == []
+    assert segment_lines(np.zeros((300, 400), np.uint8)) == []
+    yy, xx = np.mgrid[0:600, 0:500]
+    noisy = 120 + 100 * xx / 500 + np.random.default_rng(1).normal(0, 6, xx.shape)
+    assert segment_lines(np.clip(noisy, 0, 255).astype(np.uint8)) == []
+
+
+def test_skimage_photographed_page() -> None:
+    data = pytest.importorskip("skimage.data")
+    gray = data.page()  # 191x384 photo of a textbook page, dark on the left
+    regions = segment_lines(gray)
+    # heading, five body lines, one code line; the sliver of a line cut by the bottom edge is dropped
+    assert len(regions) == 7
+    _check_regions(regions, gray)
+    heights = [r.band[1] - r.band[0] for r in regions]
+    assert heights[0] == max(heights), "the heading comes first and is the largest"
+
+
+def test_two_columns_read_column_by_column() -> None:
+    img = _render(["A Title Across Both Columns"], (1100, 700), SERIF, 40, 0, 60, 40)
+    left, right = _text(12, 34, 1), _text(12, 34, 2)  # lines end >= 32 px (1.5 em) before the right column
+    draw, font = ImageDraw.Draw(img), ImageFont.truetype(SERIF, 22)
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        draw.text((60, 130 + 32 * i), a, font=font, fill=0)
+        draw.text((590, 130 + 32 * i), b, font=font, fill=0)
+    regions = segment_lines(np.asarray(img))
+    assert len(regions) == 25
+    x_left = [r.box[0, 0] for r in regions]
+    assert max(x_left[:13]) < 200 and min(x_left[13:]) > 550, "title, left column, then right column"
+
+
+def test_letter_page_at_300_dpi() -> None:
+    """Speed is measured in benchmarks/speed.py; here only the result on a full-size page."""
+    img = _render(_text(40, 80), (2550, 3300), SERIF, 46, 64, 300, 300)  # 11 pt at 300 dpi
+    gray = np.asarray(img.rotate(2.0, fillcolor=255, resample=Image.BILINEAR))
+    regions = segment_lines(gray)
+    assert len(regions) == 40
+    assert all(abs(_angle(r.box) - 2.0) < 0.5 for r in regions)
+
+
+def test_from_rect_for_other_detectors() -> None:
+    gray = np.asarray(_render(["Hello there"], (400, 100), SANS, 30, 0, 40, 30))
+    region = LineRegion.from_rect(gray, 40, 30, 220, 70)
+    assert np.allclose(region.box, [[40, 30], [220, 30], [220, 70], [40, 70]])
+    assert region.crop.shape[0] > 40 and np.median(region.crop) > 200
+    assert np.allclose(region.crop_x_to_box(0, 10)[:, 0].min(), region.box[0, 0] - 40)

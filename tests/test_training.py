@@ -1,0 +1,69 @@
+"""Training runs end to end on CPU (a few steps), exports a model the engine loads, and reads IAM."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ocr_core.alphabet import ALPHABET
+from ocr_core.engine import OcrEngine
+from ocr_core.model_store import ModelStore
+from training import iam, synth
+from training.train import TrainConfig, train
+
+
+def test_synthetic_samples_are_readable_lines_with_their_text() -> None:
+    rng = random.Random(5)
+    for sampler in (synth.printed_sample, synth.handwritten_sample):
+        gray, text = sampler(rng)
+        assert gray.dtype == np.uint8 and gray.ndim == 2 and gray.shape[1] > gray.shape[0] > 8
+        assert text and set(text) <= set(ALPHABET)
+        assert np.percentile(gray, 95) - np.percentile(gray, 1) > 40  # there is ink on paper
+
+
+def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> None:
+    out = tmp_path / "handwritten"
+    cfg = TrainConfig(kind="handwritten", epochs=1, steps_per_epoch=2, batch_size=4, val_samples=4,
+                      workers=0, out=str(out), version="test-1")
+    assert train(cfg) == out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["version"] == "test-1" and manifest["alphabet"] == ALPHABET
+    assert manifest["training"]["steps"] == 2 and "cer" in manifest["metrics"]["val_synthetic"]
+    shutil_store = tmp_path
+    (shutil_store / "printed").symlink_to(ModelStore().local_dir("printed"))
+    engine = OcrEngine(ModelStore(shutil_store), detector="opencv")
+    line = np.full((48, 300), 255, np.uint8)
+    cv2.putText(line, "hello", (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
+    ok, png = cv2.imencode(".png", line)
+    result = engine.read(png.tobytes(), mode="handwritten")
+    assert result.models["handwritten"] == "handwritten@test-1"  # the freshly trained model was used
+
+
+def test_iam_layout_is_read_and_split_by_writer_group(tmp_path: Path) -> None:
+    rows = []
+    for form in ("a01-000u", "b02-100", "c03-200x", "d04-010", "e05-020", "f06-030", "g07-040"):
+        for n in range(3):
+            sample = f"{form}-{n:02d}"
+            folder = tmp_path / "lines" / form.split("-")[0] / form
+            folder.mkdir(parents=True, exist_ok=True)
+            img = np.full((40, 200), 255, np.uint8)
+            cv2.putText(img, f"line {n}", (5, 30), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+            cv2.imwrite(str(folder / f"{sample}.png"), img)
+            rows.append(f"{sample} ok 154 19 408 746 1661 89 A|MOVE|to|line|{n}")
+    rows.append("a01-000u-99 err 154 19 408 746 1661 89 broken|segmentation")
+    (tmp_path / "lines.txt").write_text("#comment\n" + "\n".join(rows) + "\n")
+    items = iam.read_index(tmp_path)
+    assert len(items) == 21  # the 'err' row is skipped
+    assert items[0][1] == "A MOVE to line 0"
+    splits = {}
+    for path, _ in items:
+        splits.setdefault(path.name.split("-")[0], set()).add(iam.split_of(path))
+    assert all(len(s) == 1 for s in splits.values())  # a writer group never straddles splits
+    train_batches, val_batches, info = iam.train_val_batches(tmp_path, batch_size=4, seed=1)
+    batch = next(train_batches)
+    assert batch.images.shape[1:] == (32, batch.images.shape[2], 1) and len(batch.texts) == 4
+    assert info["train_items"] + info["val_items"] <= 21 and val_batches

@@ -17,6 +17,7 @@ from ocr_core import __version__, tesseract
 from ocr_core.detect import LineDetector, make_detector
 from ocr_core.errors import BadRequestError, ModelError
 from ocr_core.image_io import PageImage, decode_image
+from ocr_core.lexicon import Lexicon
 from ocr_core.model_store import ModelStore
 from ocr_core.recognize import CrnnRecognizer, LineReading
 from ocr_core.result import Line, OcrResult, Page, Word
@@ -33,6 +34,7 @@ class OcrEngine:
         self.store = store or ModelStore()
         self.detector: LineDetector = make_detector(detector or os.environ.get("OCR_DETECTOR", "auto"), self.store)
         self.decoder = decoder or os.environ.get("OCR_DECODER", "greedy")
+        self.lexicon = _load_lexicon(self.store) if os.environ.get("OCR_LEXICON", "1") != "0" else None
         self._recognizers: dict[str, CrnnRecognizer] = {}
 
     # ------------------------------------------------------------------ models
@@ -96,7 +98,7 @@ class OcrEngine:
     def _recognize(self, regions: list, mode: str) -> list[Line]:
         crops = [r.crop for r in regions]
         kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
-        readings = {k: self.recognizer(k).read_lines(crops, self.decoder) for k in kinds}
+        readings = {k: self.recognizer(k).read_lines(crops, self.decoder, self.lexicon) for k in kinds}
         lines = []
         for i, region in enumerate(regions):
             # auto: per line, the model that is more confident about what it read
@@ -116,6 +118,15 @@ class OcrEngine:
         timings["recognize"] = (time.perf_counter() - t) * 1000
         timings["total"] = sum(timings.values())
         return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
+
+
+def _load_lexicon(store: ModelStore) -> Lexicon | None:
+    """The English word list (models/lexicon/en.txt) used to respell unsure words, if present."""
+    try:
+        path = store.local_dir("lexicon") / "en.txt"
+    except ModelError:
+        return None
+    return Lexicon.load(path) if path.exists() else None
 
 
 def _score(reading: LineReading) -> float:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocr_core.ctc import Decoded, beam_decode, greedy_decode
+from ocr_core.lexicon import Lexicon, correct_line
 from ocr_core.model_store import LoadedModel
 from ocr_core.preprocess import LINE_HEIGHT, WIDTH_STEP, pad_batch, prepare_line
 
@@ -65,7 +66,8 @@ class CrnnRecognizer:
                 out[j] = p[:n]
         return out
 
-    def read_lines(self, crops: list[np.ndarray], decoder: str = "greedy") -> list[LineReading]:
+    def read_lines(self, crops: list[np.ndarray], decoder: str = "greedy",
+                   lexicon: Lexicon | None = None) -> list[LineReading]:
         if not crops:
             return []
         decode = beam_decode if decoder == "beam" else greedy_decode
@@ -73,7 +75,13 @@ class CrnnRecognizer:
         for crop, probs in zip(crops, self.probabilities(crops)):
             d = decode(probs, self.alphabet)
             scale = crop.shape[0] / LINE_HEIGHT * WIDTH_STEP  # crop pixels per time step
-            readings.append(LineReading(d.text, d.confidence, _tighten(_words(d, scale), crop)))
+            words = _tighten(_words(d, scale), crop)
+            text = d.text
+            if lexicon is not None:
+                text = correct_line(d.text, d.char_steps, probs, self.alphabet, lexicon)
+                for w, corrected in zip(words, text.split()):  # same tokens, maybe respelled
+                    w.text = corrected
+            readings.append(LineReading(text, d.confidence, words))
         return readings
 
 

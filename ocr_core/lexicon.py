@@ -3,8 +3,9 @@
 The recognizer's greedy path can misspell a word it is unsure about ("lagy" for "lazy"). For
 each word not in the lexicon, dictionary words within a small edit distance are scored by the
 CTC probability of producing them from the same time steps; one replaces the reading only when
-the model itself finds it about as likely (within `MARGIN` nats). Words with digits, short
-words and words the model is sure about stay as read, so names and codes survive.
+the model itself finds it about as likely (within `MARGIN` nats): a word the model is sure of
+keeps its reading, since no respelling comes close. Words with digits and short words are
+never touched, so codes and amounts survive.
 """
 
 from __future__ import annotations

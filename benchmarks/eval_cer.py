@@ -1,0 +1,83 @@
+"""Per-file and mean CER of our engine and Tesseract on ../shared/dev-eval, side by side.
+
+    python -m benchmarks.eval_cer [--sets printed handwritten handwritten-warped] [--out FILE]
+
+Ours runs in the mode that fits the set (printed / handwritten) and in `auto`; Tesseract 5
+runs with --psm 3 on pages and --psm 7 on single lines. CER = edit distance / reference
+length after collapsing whitespace (ocr_core.metrics.cer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ocr_core.engine import OcrEngine
+from ocr_core.metrics import cer, wer
+
+DEV_EVAL = Path(__file__).resolve().parents[2] / "shared" / "dev-eval"
+SETS = {"printed": ("printed", 3), "handwritten": ("handwritten", 7), "handwritten-warped": ("handwritten", 7)}
+
+
+def tesseract_text(path: Path, psm: int) -> str:
+    try:
+        out = subprocess.run(["tesseract", str(path), "stdout", "-l", "eng", "--psm", str(psm)],
+                             capture_output=True, text=True, timeout=120)
+        return out.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    p.add_argument("--limit", type=int, default=0, help="at most N images per set (quick runs)")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/reports/eval_cer.md"))
+    a = p.parse_args(argv)
+    engine = OcrEngine(detector="opencv")
+    rows, summary = [], []
+    for name in a.sets:
+        mode, psm = SETS[name]
+        files = sorted(f for f in (DEV_EVAL / name).iterdir() if f.suffix in (".png", ".tif"))
+        files = files[: a.limit] if a.limit else files
+        scores: dict[str, list[float]] = {"ours": [], "auto": [], "tesseract": [], "ours_wer": [], "tess_wer": []}
+        for f in tqdm(files, desc=name, unit="image", file=sys.stderr):
+            truth = f.with_suffix(".txt").read_text(encoding="utf-8")
+            data = f.read_bytes()
+            ours = engine.read(data, mode=mode).text
+            auto = engine.read(data, mode="auto").text
+            tess = tesseract_text(f, psm)
+            c = (cer(truth, ours), cer(truth, auto), cer(truth, tess))
+            for k, v in zip(("ours", "auto", "tesseract"), c):
+                scores[k].append(v)
+            scores["ours_wer"].append(wer(truth, ours))
+            scores["tess_wer"].append(wer(truth, tess))
+            rows.append(f"| {name} | {f.name} | {c[0]:.3f} | {c[1]:.3f} | {c[2]:.3f} | `{' '.join(ours.split())[:70]}` |")
+        means = {k: float(np.mean(v)) for k, v in scores.items()}
+        summary.append(f"| {name} | {len(files)} | {mode} | **{means['ours']:.2%}** | {means['auto']:.2%} | "
+                       f"{means['tesseract']:.2%} | {means['ours_wer']:.2%} | {means['tess_wer']:.2%} |")
+    versions = engine.model_versions()
+    report = "\n".join([
+        f"# CER on ../shared/dev-eval ({dt.date.today()})", "",
+        f"Command: `python -m benchmarks.eval_cer {' '.join(argv or sys.argv[1:])}`; {os.cpu_count()} cores; "
+        f"models: printed {versions['printed']}, handwritten {versions['handwritten']}; detector {versions['detector']}; "
+        f"lexicon correction {'on' if engine.lexicon else 'off'}; Tesseract 5 `-l eng`.", "",
+        "| set | images | our mode | ours CER | ours (auto) CER | Tesseract CER | ours WER | Tesseract WER |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |", *summary, "",
+        "| set | file | ours | auto | Tesseract | our text |", "| --- | --- | --- | --- | --- | --- |", *rows, "",
+    ])
+    print(report)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

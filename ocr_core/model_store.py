@@ -39,7 +39,7 @@ class LoadedModel:
         return str(self.manifest["alphabet"])
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -58,7 +58,7 @@ def check_manifest(manifest: dict[str, Any], model_file: Path) -> None:
         raise ModelError(f"model {model_file} has characters outside the engine's alphabet")
     if not model_file.exists():
         raise ModelError(f"model file {model_file} is missing")
-    actual = _sha256(model_file)
+    actual = sha256_of(model_file)
     if actual != manifest["sha256"]:
         raise ModelError(f"model file {model_file} is corrupt: sha256 {actual[:12]}… != manifest {manifest['sha256'][:12]}…")
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
 from ocr_core.alphabet import ALPHABET
+from ocr_core.model_store import sha256_of
 from ocr_core.preprocess import LINE_HEIGHT
 
 MODEL_FILE = "model.keras"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _code_version() -> str:

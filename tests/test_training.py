@@ -33,9 +33,8 @@ def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> No
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == "test-1" and manifest["alphabet"] == ALPHABET
     assert manifest["training"]["steps"] == 2 and "cer" in manifest["metrics"]["val_synthetic"]
-    shutil_store = tmp_path
-    (shutil_store / "printed").symlink_to(ModelStore().local_dir("printed"))
-    engine = OcrEngine(ModelStore(shutil_store), detector="opencv")
+    (tmp_path / "printed").symlink_to(ModelStore().local_dir("printed"))  # beside the new model
+    engine = OcrEngine(ModelStore(tmp_path), detector="opencv")
     line = np.full((48, 300), 255, np.uint8)
     cv2.putText(line, "hello", (10, 35), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
     ok, png = cv2.imencode(".png", line)

@@ -1,6 +1,15 @@
-"""Load versioned models from a local folder or an `s3://` URI, checked against their manifest.
+"""Load versioned models from a local folder, an `s3://` URI or the model registry, checked against their manifest.
 
-Layout (local or S3): `<root>/<name>/manifest.json` + the model file the manifest names.
+Two layouts, chosen explicitly:
+- flat store (`ModelStore(root)`, env `OCR_MODEL_DIR`, default the repo's `models/`):
+  `<root>/<name>/manifest.json` + the model file the manifest names;
+- registry (`ModelStore(model_uri=...)`, env `MODEL_URI`, written by `python -m training.registry`):
+  `<uri>/<kind>/latest.json` names the promoted version, `<uri>/<kind>/<version>/` holds it.
+  `MODEL_VERSION_<KIND>` (e.g. `MODEL_VERSION_HANDWRITTEN=2026.11.25-0912`) pins a version
+  instead of `latest`. The model is resolved once per process (a Lambda cold start), downloaded
+  to `OCR_MODEL_CACHE` (default /tmp/ocr-models) and sha256-checked; if anything fails the
+  model baked into the image (the flat store) is used instead and `status()` says why.
+
 The manifest's sha256, alphabet and input shape are verified before a model is used, and each
 model is loaded once per process (Lambda containers reuse it across invocations).
 """
@@ -9,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -21,6 +31,10 @@ from ocr_core.preprocess import LINE_HEIGHT
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 S3_CACHE = Path(os.environ.get("OCR_MODEL_CACHE", "/tmp/ocr-models"))
+REGISTRY_KINDS = ("printed", "handwritten")  # what the registry serves; other names (lexicon) stay baked
+LATEST = "latest"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,22 +77,83 @@ def check_manifest(manifest: dict[str, Any], model_file: Path) -> None:
         raise ModelError(f"model file {model_file} is corrupt: sha256 {actual[:12]}… != manifest {manifest['sha256'][:12]}…")
 
 
+# ---------------------------------------------------------------- URIs: a local path or s3://bucket/key
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> ('bucket', 'a/b')."""
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """Join with '/' for s3:// and with the OS separator for paths."""
+    if is_s3(base):
+        return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+    return str(Path(base, *parts))
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (moto, LocalStack) are honored."""
+    import boto3  # only needed for s3:// stores
+
+    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None)
+
+
+def read_uri(uri: str) -> bytes:
+    """The bytes at a path or s3:// URI; FileNotFoundError when there is nothing there."""
+    if not is_s3(uri):
+        return Path(uri).read_bytes()
+    bucket, key = split_s3(uri)
+    s3 = s3_client()
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey as exc:
+        raise FileNotFoundError(uri) from exc
+
+
+def fetch_uri(uri: str, dest: Path) -> Path:
+    """Copy a path or s3:// object to `dest` (via a temporary name, so a partial file never lands)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        s3_client().download_file(bucket, key, str(tmp))
+    else:
+        tmp.write_bytes(Path(uri).read_bytes())
+    tmp.replace(dest)
+    return dest
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("OCR_MODEL_CACHE") or S3_CACHE)
+
+
 class ModelStore:
-    """Resolves model names under a root folder or S3 prefix; caches loaded models."""
+    """Resolves model names under a flat root, or through the registry with the flat root as fallback."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, *, model_uri: str | None = None,
+                 versions: dict[str, str] | None = None) -> None:
         self.root = str(root or os.environ.get("OCR_MODEL_DIR") or REPO_MODELS)
+        # the registry is opt-in: an explicit argument, or MODEL_URI when no flat root was passed
+        self.model_uri = model_uri if model_uri is not None else (None if root else os.environ.get("MODEL_URI") or None)
+        self.versions = dict(versions or {})
         self._cache: dict[str, LoadedModel] = {}
-        self._lock = threading.Lock()
+        self._resolved: dict[str, Path] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()
 
+    # ------------------------------------------------------------------ public API
     def local_dir(self, name: str) -> Path:
-        """The local folder of a model, downloading it first when the root is on S3."""
-        if self.root.startswith("s3://"):
-            return self._download(name)
-        return Path(self.root) / name
+        """The local folder of a model, downloading it first when it comes from S3 or the registry."""
+        if self.model_uri and name in REGISTRY_KINDS:
+            return self._resolve(name)
+        return self._flat_dir(name)
 
     def has(self, name: str) -> bool:
-        if self.root.startswith("s3://"):
+        if (self.model_uri and name in REGISTRY_KINDS) or is_s3(self.root):
             return True
         return (Path(self.root) / name / "manifest.json").exists()
 
@@ -101,19 +176,88 @@ class ModelStore:
                 self._cache[name] = LoadedModel(name, manifest, folder, model)
             return self._cache[name]
 
-    def _download(self, name: str) -> Path:
-        import boto3  # only needed for s3:// stores
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per registry kind: version in use, where it came from, and why the fallback was taken (for /api/health)."""
+        if self.model_uri:
+            for kind in REGISTRY_KINDS:
+                try:
+                    self._resolve(kind)
+                except ModelError as exc:  # not even a baked model: report instead of raising
+                    self._status.setdefault(kind, {"version": "missing", "source": None, "fallback": str(exc)})
+            return {k: dict(v) for k, v in self._status.items()}
+        out = {}
+        for kind in REGISTRY_KINDS:
+            try:
+                out[kind] = {"version": str(self.manifest(kind).get("version")), "source": str(self._flat_dir(kind)),
+                             "fallback": None}
+            except ModelError as exc:
+                out[kind] = {"version": "missing", "source": None, "fallback": str(exc)}
+        return out
 
-        bucket, _, prefix = self.root[len("s3://"):].partition("/")
-        key_prefix = f"{prefix.rstrip('/')}/{name}".lstrip("/")
-        target = S3_CACHE / bucket / key_prefix
-        target.mkdir(parents=True, exist_ok=True)
-        s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None)
+    # ------------------------------------------------------------------ flat store
+    def _flat_dir(self, name: str) -> Path:
+        if is_s3(self.root):
+            return self._download_flat(name)
+        return Path(self.root) / name
+
+    def _download_flat(self, name: str) -> Path:
+        base = join_uri(self.root, name)
+        bucket, key_prefix = split_s3(base)
+        target = cache_root() / bucket / key_prefix
         try:
-            s3.download_file(bucket, f"{key_prefix}/manifest.json", str(target / "manifest.json"))
+            fetch_uri(join_uri(base, "manifest.json"), target / "manifest.json")
             manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-            model_file = target / manifest.get("file", "model.keras")
-            s3.download_file(bucket, f"{key_prefix}/{model_file.name}", str(model_file))
+            file_name = Path(manifest.get("file", "model.keras")).name
+            fetch_uri(join_uri(base, file_name), target / file_name)
         except Exception as exc:  # botocore errors carry no user-facing message worth leaking
-            raise ModelError(f"cannot fetch model '{name}' from s3://{bucket}/{key_prefix}: {exc}") from exc
+            raise ModelError(f"cannot fetch model '{name}' from {base}: {exc}") from exc
         return target
+
+    # ------------------------------------------------------------------ registry
+    def _wanted_version(self, kind: str) -> str:
+        return self.versions.get(kind) or os.environ.get(f"MODEL_VERSION_{kind.upper()}") or LATEST
+
+    def _resolve(self, kind: str) -> Path:
+        """Registry model (downloaded, verified) or, on any failure, the baked one; decided once."""
+        with self._lock:
+            if kind in self._resolved:
+                return self._resolved[kind]
+            assert self.model_uri
+            try:
+                folder, version, source = self._from_registry(kind)
+                self._status[kind] = {"version": version, "source": source, "fallback": None}
+            except Exception as exc:  # S3 down, no such version, corrupt upload: serve the baked model
+                reason = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
+                folder = self._flat_dir(kind)
+                try:
+                    version = str(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["version"])
+                except (OSError, ValueError, KeyError):
+                    version = "missing"
+                log.warning("model %s: registry %s unusable (%s); using the baked model %s@%s",
+                            kind, self.model_uri, reason, kind, version)
+                self._status[kind] = {"version": version, "source": str(folder), "fallback": reason}
+            self._resolved[kind] = folder
+            return folder
+
+    def _from_registry(self, kind: str) -> tuple[Path, str, str]:
+        assert self.model_uri
+        version = self._wanted_version(kind)
+        if version == LATEST:
+            pointer = json.loads(read_uri(join_uri(self.model_uri, kind, "latest.json")))
+            version = str(pointer["version"])
+        base = join_uri(self.model_uri, kind, version)
+        if not is_s3(base):  # a local registry needs no copy
+            target = Path(base)
+            manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        else:
+            bucket, key = split_s3(base)
+            target = cache_root() / bucket / key
+            fetch_uri(join_uri(base, "manifest.json"), target / "manifest.json")
+            manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+            model_file = target / Path(manifest.get("file", "model.keras")).name
+            if not (model_file.exists() and sha256_of(model_file) == manifest.get("sha256")):
+                fetch_uri(join_uri(base, model_file.name), model_file)
+        if str(manifest.get("version")) != version:
+            raise ModelError(f"registry {base} holds manifest version {manifest.get('version')!r}, not {version!r}")
+        check_manifest(manifest, target / Path(manifest.get("file", "model.keras")).name)
+        return target, version, base

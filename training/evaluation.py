@@ -1,0 +1,47 @@
+"""The test split and how a model scores on it: the final metrics of a run and the promotion gate.
+
+An evaluation set is identified by the sha256 of its images and texts, so two models' metrics
+are only compared directly when they were measured on exactly the same lines; otherwise the
+gate measures both again on one set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and training seeds 1..n
+DEFAULT_TEST_SAMPLES = 512
+
+
+def test_set(kind: str, data: str, samples: int = DEFAULT_TEST_SAMPLES, batch_size: int = 32,
+             seed: int = 1) -> tuple[list, dict[str, Any]]:
+    """(batches, info) of the test split: synthetic held-out lines, or an IAM folder/s3:// URI's test split."""
+    from training import data as data_mod
+    from training.storage import local_copy
+
+    if data == "synthetic":
+        batches = list(data_mod.batches(data_mod.synthetic_samples(kind, TEST_SEED, samples, 0), batch_size))
+        info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}"}
+    else:
+        from training import iam
+
+        batches, info = iam.test_batches(local_copy(data), batch_size, seed, limit=samples)
+        info = {"source": data, **info}
+    h = hashlib.sha256()
+    for b in batches:
+        for img, text in zip(b.images, b.texts):
+            h.update(text.encode())
+            h.update(img.tobytes())
+    info.update(id=h.hexdigest()[:16], lines=sum(len(b.texts) for b in batches))
+    return batches, info
+
+
+def evaluate_file(model_file: Path, batches: list) -> dict[str, float]:
+    """CER/WER/line accuracy of a saved .keras model on prepared batches."""
+    import keras
+
+    from training.train import evaluate
+
+    return evaluate(keras.models.load_model(model_file, compile=False), batches)

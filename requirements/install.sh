@@ -1,6 +1,21 @@
 #!/usr/bin/env bash
-# Install a requirement set, always under the one constraints file.
-#   bash requirements/install.sh PIP runtime|dev
+# Install requirement sets, always under the one constraints file.
+#   bash requirements/install.sh PIP runtime|dev [kerasocr]
+# `dev` includes `kerasocr`; the Lambda image installs `runtime` (add `kerasocr` to offer keras-ocr).
+# kerasocr.txt goes in with --no-deps, after the others (why: see the comments in that file).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-"$1" install -q -c "$here/constraints.txt" -r "$here/$2.txt"
+pip=$1
+shift
+[ $# -gt 0 ] || { echo "usage: $0 PIP runtime|dev [kerasocr]" >&2; exit 2; }
+kerasocr=0
+for set in "$@"; do
+  case $set in
+    kerasocr) kerasocr=1 ;;
+    dev) kerasocr=1; "$pip" install -q -c "$here/constraints.txt" -r "$here/dev.txt" ;;
+    *) "$pip" install -q -c "$here/constraints.txt" -r "$here/$set.txt" ;;
+  esac
+done
+if [ "$kerasocr" = 1 ]; then
+  "$pip" install -q --no-deps -c "$here/constraints.txt" -r "$here/kerasocr.txt"
+fi

@@ -1,0 +1,277 @@
+"""keras-ocr through ocr_core.kerasocr_adapter, with random or locally saved weights only.
+
+Every test runs with the network cut (socket connect raises) and KERAS_OCR_CACHE_DIR pointed
+at a folder that must still not exist afterwards: keras-ocr creates it before downloading.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_core import kerasocr_adapter as adapter
+
+REPO = Path(__file__).resolve().parents[1]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _no_network(*args, **kwargs):
+    raise OSError("network access attempted in a keras-ocr test")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    cache = tmp_path / "keras-ocr-cache"
+    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(cache))
+    monkeypatch.setattr(socket.socket, "connect", _no_network)
+    monkeypatch.setattr(socket.socket, "connect_ex", _no_network)
+    yield
+    assert not cache.exists(), "something tried to download keras-ocr weights"
+
+
+@pytest.fixture(scope="module")
+def detector() -> adapter.CraftDetector:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _no_network)
+        return adapter.CraftDetector(None)
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> adapter.KurapanRecognizer:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _no_network)
+        return adapter.KurapanRecognizer(None)
+
+
+def render(lines: list[str], size: int = 22) -> np.ndarray:
+    font = ImageFont.truetype(FONT, size) if os.path.exists(FONT) else ImageFont.load_default()
+    img = Image.new("RGB", (330, 40 + len(lines) * 2 * size), (250, 248, 240))
+    d = ImageDraw.Draw(img)
+    for i, t in enumerate(lines):
+        d.text((12, 16 + i * 2 * size), t, fill=(20, 20, 30), font=font)
+    return np.asarray(img)
+
+
+def assert_boxes_inside(boxes: list[np.ndarray], shape: tuple[int, ...]) -> None:
+    h, w = shape[:2]
+    assert isinstance(boxes, list)
+    for b in boxes:
+        assert isinstance(b, np.ndarray) and b.shape == (4, 2) and np.issubdtype(b.dtype, np.floating)
+        assert np.isfinite(b).all()
+        assert (b[:, 0] >= 0).all() and (b[:, 0] <= w - 1).all(), b
+        assert (b[:, 1] >= 0).all() and (b[:, 1] <= h - 1).all(), b
+
+
+# ---------------------------------------------------------------- cheap parts
+
+
+def test_importing_the_adapter_imports_neither_tensorflow_nor_keras_ocr() -> None:
+    code = "import sys, ocr_core.kerasocr_adapter; print(sorted({'tensorflow', 'keras', 'keras_ocr', 'tf_keras'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_weights_dir_and_availability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty, store = tmp_path / "empty", tmp_path / "store" / "keras-ocr"
+    empty.mkdir()
+    store.mkdir(parents=True)
+    assert not adapter.craft_weights_available(empty) and not adapter.kurapan_weights_available(empty)
+    (store / "craft_mlt_25k.h5").write_bytes(b"x")
+    assert adapter.craft_weights_available(store) and not adapter.kurapan_weights_available(store)
+    (store / "crnn_kurapan.h5").write_bytes(b"x")
+    assert adapter.kurapan_weights_available(store)
+    # The default folder comes from KERAS_OCR_CACHE_DIR, read at call time.
+    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(store))
+    assert adapter.weights_dir() == store
+    assert adapter.craft_weights_available() and adapter.kurapan_weights_available()
+    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(empty))
+    assert not adapter.craft_weights_available() and not adapter.kurapan_weights_available()
+    monkeypatch.delenv("KERAS_OCR_CACHE_DIR")
+    assert adapter.weights_dir() == Path.home() / ".keras-ocr"
+
+
+def test_missing_weights_raise_file_not_found_naming_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="craft_mlt_25k.h5"):
+        adapter.CraftDetector(tmp_path)  # a folder without the file
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope.h5")):
+        adapter.CraftDetector(tmp_path / "nope.h5")
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "crnn_kurapan.h5")):
+        adapter.KurapanRecognizer(tmp_path)
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "craft_mlt_25k.h5")):
+        adapter.pipeline(True, directory=tmp_path)
+
+
+# ---------------------------------------------------------------- detector
+
+
+def test_detector_runs_on_a_rendered_page(detector: adapter.CraftDetector) -> None:
+    page = render(["Invoice 2024-117", "total due: 42.50 EUR"])
+    boxes = detector.detect(page)
+    assert_boxes_inside(boxes, page.shape)
+    # gray and RGBA inputs are accepted too
+    assert_boxes_inside(detector.detect(page[:, :, 0]), page.shape)
+    assert_boxes_inside(detector.detect(np.dstack([page, np.full(page.shape[:2], 255, np.uint8)])), page.shape)
+
+
+@pytest.mark.parametrize(("max_scale", "max_size"), [(2.0, 2048), (1.0, 2048), (2.0, 200)])
+def test_detector_maps_boxes_back_to_original_pixels(
+    detector: adapter.CraftDetector, monkeypatch: pytest.MonkeyPatch, max_scale: float, max_size: int
+) -> None:
+    """A synthetic score map with one word at a known place: the box must come back there."""
+    h, w = 160, 300
+    word = (100, 40, 200, 52)  # x0, y0, x1, y1 in original pixels
+    scale = min(max_scale, max_size / max(h, w))
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def fake_scores(batch: np.ndarray) -> np.ndarray:
+        seen["shape"] = batch.shape
+        maps = np.zeros((1, batch.shape[1] // 2, batch.shape[2] // 2, 2), np.float32)
+        x0, y0, x1, y1 = (round(v * scale / 2) for v in word)  # the map is at half resolution
+        maps[0, y0:y1, x0:x1, 0] = 0.95
+        return maps
+
+    monkeypatch.setattr(detector, "max_scale", max_scale)
+    monkeypatch.setattr(detector, "max_size", max_size)
+    monkeypatch.setattr(detector, "score_maps", fake_scores)
+    boxes = detector.detect(np.full((h, w, 3), 255, np.uint8))
+    n, ph, pw, _ = seen["shape"]
+    assert n == 1 and ph % 32 == 0 and pw % 32 == 0 and ph >= h * scale - 1 and pw >= w * scale - 1
+    assert len(boxes) == 1
+    assert_boxes_inside(boxes, (h, w))
+    b = boxes[0]
+    tol = 6 / scale + 2  # CRAFT dilates boxes by up to 3 map pixels; the map is at half resolution
+    assert abs(b[:, 0].min() - word[0]) <= tol and abs(b[:, 0].max() - word[2]) <= tol, b
+    assert abs(b[:, 1].min() - word[1]) <= tol and abs(b[:, 1].max() - word[3]) <= tol, b
+
+
+def test_boxes_reaching_into_the_padding_are_clipped(detector: adapter.CraftDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    h, w = 70, 90  # 140x180 at scale 2, padded to 160x192
+
+    def fake_scores(batch: np.ndarray) -> np.ndarray:
+        maps = np.zeros((1, batch.shape[1] // 2, batch.shape[2] // 2, 2), np.float32)
+        maps[0, 20:78, 40:94, 0] = 0.95  # runs past the image (70x90 at half of scale 2 = 70x90)
+        return maps
+
+    monkeypatch.setattr(detector, "score_maps", fake_scores)
+    boxes = detector.detect(np.full((h, w, 3), 255, np.uint8))
+    assert len(boxes) == 1
+    assert_boxes_inside(boxes, (h, w))
+    assert boxes[0][:, 0].max() == w - 1 and boxes[0][:, 1].max() == h - 1
+
+
+# ---------------------------------------------------------------- recognizer
+
+
+def test_recognizer_reads_any_crop_layout(recognizer: adapter.KurapanRecognizer) -> None:
+    page = render(["hello world"])
+    crops = [
+        page[10:45, 5:160],  # RGB
+        page[10:45, 5:160, 0],  # gray
+        page[10:45, 5:160, :1],  # (h, w, 1)
+        np.dstack([page[10:45, 5:160], np.full((35, 155), 255, np.uint8)]),  # RGBA
+        np.full((3, 700), 128, np.uint8),  # extremely wide
+        np.zeros((0, 12), np.uint8),  # empty
+    ]
+    out = recognizer.recognize(crops)
+    assert len(out) == len(crops)
+    for text, conf in out:
+        assert isinstance(text, str) and set(text) <= set(recognizer.alphabet)
+        assert isinstance(conf, float) and 0.0 <= conf <= 1.0
+    assert out[-1] == ("", 0.0)
+    assert recognizer.recognize([]) == []
+
+
+def test_recognizer_text_matches_keras_ocr_own_ctc_decoder(recognizer: adapter.KurapanRecognizer) -> None:
+    rng = np.random.default_rng(7)
+    page = render(["quick brown fox 1234"])
+    crops = [page[8:48, x : x + 90] for x in range(0, 240, 30)] + [rng.integers(0, 255, (31, 120), np.uint8) for _ in range(4)]
+    batch = np.stack([recognizer.prepare(c) for c in crops])
+    assert batch.shape == (len(crops), 31, 200, 1) and batch.dtype == np.float32
+    assert 0.0 <= batch.min() and batch.max() <= 1.0
+    rec = recognizer.recognizer
+    theirs = [
+        "".join(rec.alphabet[i] for i in row if i not in (rec.blank_label_idx, -1))
+        for row in rec.prediction_model.predict(batch, verbose=0)
+    ]
+    ours = [t for t, _ in recognizer.recognize(crops)]
+    assert ours == theirs
+    assert any(ours)  # random weights still emit characters: the comparison is not vacuous
+
+
+# ---------------------------------------------------------------- weights files, pipeline
+
+
+def test_saved_weights_load_back_identically(
+    detector: adapter.CraftDetector, recognizer: adapter.KurapanRecognizer, tmp_path: Path
+) -> None:
+    store = tmp_path / "keras-ocr"
+    store.mkdir()
+    detector.detector.model.save_weights(str(store / "craft_mlt_25k.h5"))
+    recognizer.recognizer.model.save_weights(str(store / "crnn_kurapan.h5"))
+    assert adapter.craft_weights_available(store) and adapter.kurapan_weights_available(store)
+
+    det2 = adapter.CraftDetector(store / "craft_mlt_25k.h5")
+    x = np.random.default_rng(1).normal(size=(1, 64, 96, 3)).astype(np.float32)
+    np.testing.assert_allclose(det2.score_maps(x), detector.score_maps(x), rtol=1e-5, atol=1e-5)
+
+    rec2 = adapter.KurapanRecognizer(store)  # the folder works as well as the file
+    batch = np.stack([recognizer.prepare(render(["abc"])[5:45, 5:120])] * 2)
+    np.testing.assert_allclose(rec2.probabilities(batch), recognizer.probabilities(batch), rtol=1e-5, atol=1e-6)
+
+
+def test_pipeline_with_random_weights() -> None:
+    page = render(["keras ocr pipeline"])
+    p = adapter.pipeline(False, scale=1)
+    [predictions] = p.recognize([page], detection_kwargs={"verbose": 0}, recognition_kwargs={"verbose": 0})
+    assert isinstance(predictions, list)
+    for text, box in predictions:
+        assert isinstance(text, str)
+        assert np.asarray(box).shape == (4, 2)
+
+
+def test_keras_ocr_cannot_download() -> None:
+    ko = adapter._keras_ocr()
+    with pytest.raises(RuntimeError, match="downloads are disabled"):
+        ko.tools.download_and_verify("https://example.invalid/craft_mlt_25k.h5", filename="craft_mlt_25k.h5")
+
+
+# ---------------------------------------------------------------- Keras 3 and tf_keras in one process
+
+
+@pytest.mark.timeout(300)
+def test_keras3_code_first_then_adapter_in_one_process() -> None:
+    """Our Keras 3 code imported TensorFlow and touched tf.keras first; keras-ocr still gets
+    Keras 2, and afterwards tf.keras and our Keras 3 model are as before."""
+    code = textwrap.dedent(
+        """
+        import socket, sys
+        def no_net(*a, **k):
+            raise OSError("network")
+        socket.socket.connect = no_net
+        import numpy as np
+        import keras
+        import tensorflow as tf
+        before = tf.keras.layers.Dense
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        y0 = m.predict(np.ones((1, 4)), verbose=0)
+        from ocr_core.kerasocr_adapter import KurapanRecognizer
+        out = KurapanRecognizer(None).recognize([np.full((20, 80), 200, np.uint8)])
+        assert isinstance(out[0][0], str), out
+        assert tf.keras.layers.Dense is before and before.__module__.startswith("keras.")
+        assert np.allclose(m.predict(np.ones((1, 4)), verbose=0), y0)
+        assert "imgaug" not in sys.modules and "matplotlib.pyplot" not in sys.modules
+        print("OK")
+        """
+    )
+    env = {**os.environ, "KERAS_OCR_CACHE_DIR": "/nonexistent/keras-ocr", "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=280)
+    assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stderr[-3000:]

@@ -1,4 +1,7 @@
-"""`ocr IMAGE... [--mode printed|handwritten|auto] [--json]`: OCR files from the command line."""
+"""`ocr IMAGE... [--mode printed|handwritten|auto] [--json]`: OCR files from the command line.
+
+`ocr batch ./in --out ./out`: the S3 drop-folder job over a local folder (same JSON answers).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ from ocr_core.errors import OcrError
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     p = argparse.ArgumentParser(prog="ocr", description="Read printed and handwritten text from images.")
     p.add_argument("images", nargs="+", type=Path, help="JPEG, PNG, TIFF, BMP or WebP files")
     p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default="auto")
@@ -45,6 +51,49 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2, ensure_ascii=False))
     return 1 if failures else 0
+
+
+def batch_main(argv: list[str]) -> int:
+    """Answer every file below IN_DIR with OUT_DIR/<same path>.json, like the S3 batch function.
+
+    Files already answered for the same bytes (sha256) are skipped, so re-running after an
+    interruption only does what is left. Exit status 1 when any file got an error answer.
+    """
+    p = argparse.ArgumentParser(prog="ocr batch", description="OCR every image below a folder into JSON files "
+                                "(<out>/<relative path>.json; errors as JSON at the same place).")
+    p.add_argument("in_dir", type=Path, help="input folder; handwritten/ and printed/ subfolders pick the mode")
+    p.add_argument("--out", type=Path, required=True, help="output folder (created; must not be the input folder)")
+    p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default=None,
+                   help="force one mode for every file (default: from the subfolder, else auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    a = p.parse_args(argv)
+    if not a.in_dir.is_dir():
+        p.error(f"{a.in_dir} is not a folder")
+
+    from ocr_core.batch import BatchRunner, WorkItem
+    from ocr_core.engine import OcrEngine
+    from ocr_core.result_store import LocalStore
+
+    try:
+        store = LocalStore(a.in_dir, a.out)
+    except ValueError as err:
+        p.error(str(err))
+    sources = list(store.list_sources())
+    runner = BatchRunner(OcrEngine(), store)
+    counts: dict[str, int] = {}  # ok | error | unchanged (already answered for these bytes)
+    errors = 0
+    bar = tqdm(sources, desc="ocr batch", unit="image", file=sys.stderr, disable=a.quiet)
+    for ref in bar:
+        out = runner.process(WorkItem(ref, a.mode))
+        label = "unchanged" if out.status == "duplicate" else out.status
+        counts[label] = counts.get(label, 0) + 1
+        errors += (out.answer_status or out.status) == "error"
+        if out.status == "error":
+            tqdm.write(f"{ref.key}: {out.error}", file=sys.stderr)
+        bar.set_postfix(counts, refresh=False)
+    print(f"{len(sources)} files -> {store.out_dir}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+          file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""SQS-triggered batch OCR: S3 upload events (and job fan-out messages) -> JSON answers in S3.
+
+Thin on purpose: parse the SQS/S3 event, hand each object to `ocr_core.batch.BatchRunner`, log.
+Failures are reported per message (ReportBatchItemFailures), so one bad message does not retry
+the whole batch; messages that keep failing land in the dead-letter queue.
+
+Environment: RESULTS_BUCKET (default: the input bucket), INPUT_PREFIX (incoming/), RESULTS_PREFIX
+(results/), QUEUE_URL (where job manifests fan out), OCR_WARM_UP (1: trace models at init).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocr_core.batch import JOB_ITEM, BatchRunner, WorkItem
+from ocr_core.engine import OcrEngine
+from ocr_core.result_store import S3Store, SourceRef, s3_client
+
+logger = Logger(service="ocr-batch")
+
+# Init phase (once per container, outside the billed per-message time): models and clients.
+ENGINE = OcrEngine()
+if os.environ.get("OCR_WARM_UP", "1") != "0":
+    ENGINE.warm_up()
+S3 = s3_client()
+_sqs: Any = None
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_runners: dict[str, BatchRunner] = {}
+
+
+def work_items(body: str) -> list[WorkItem]:
+    """The objects one SQS message is about: S3 event records (keys URL-decoded) or a job item."""
+    msg = json.loads(body)
+    if msg.get("Type") == "Notification" and "Message" in msg:  # S3 -> SNS -> SQS fan-out
+        return work_items(msg["Message"])
+    if JOB_ITEM in msg:
+        return [WorkItem.from_message(msg)]
+    if msg.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
+        return []
+    if "Records" not in msg:
+        raise ValueError(f"not an S3 event or job item: {body[:200]}")
+    items = []
+    for rec in msg["Records"]:
+        if rec.get("eventSource") != "aws:s3" or not str(rec.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3, obj = rec["s3"], rec["s3"]["object"]
+        items.append(WorkItem(SourceRef(s3["bucket"]["name"], unquote_plus(obj["key"]), version_id=obj.get("versionId"),
+                                        etag=(obj.get("eTag") or "").strip('"') or None, size=obj.get("size"))))
+    return items
+
+
+def runner_for(bucket: str) -> BatchRunner:
+    if bucket not in _runners:
+        _runners[bucket] = BatchRunner(ENGINE, S3Store.from_env(bucket, client=S3), enqueue=enqueue)
+    return _runners[bucket]
+
+
+def enqueue(items: list[WorkItem]) -> None:
+    """Job fan-out: one message per image on the function's own queue (batches of 10)."""
+    global _sqs
+    queue_url = os.environ.get("QUEUE_URL")
+    if not queue_url:
+        raise RuntimeError("QUEUE_URL is not set: job manifests cannot fan out")
+    _sqs = _sqs or boto3.client("sqs")
+    for start in range(0, len(items), 10):
+        chunk = items[start:start + 10]
+        resp = _sqs.send_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "MessageBody": json.dumps(it.to_message(), ensure_ascii=False)} for i, it in enumerate(chunk)])
+        if resp.get("Failed"):
+            raise RuntimeError(f"could not enqueue {len(resp['Failed'])} job items: {resp['Failed'][0]}")
+
+
+def record_handler(record: SQSRecord) -> None:
+    for item in work_items(record.body):
+        out = runner_for(item.ref.bucket).process(item)
+        logger.info("answered", extra={"bucket": item.ref.bucket, "key": item.ref.key, "outcome": out.status,
+                                       "error": out.error, "result": out.location, "duration_ms": round(out.duration_ms, 1),
+                                       "message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count})
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

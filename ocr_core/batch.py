@@ -1,0 +1,349 @@
+"""Drop-folder batch OCR: one input object -> one JSON answer, the same for S3 and a local folder.
+
+`BatchRunner.process()` is the per-object logic the SQS Lambda and `ocr batch` share: check whether
+this source version is already answered, read it, pick the mode, run the engine, write a result or
+an error JSON at the mirrored key. Bad images (a user's problem) are answered with an error JSON;
+everything else (S3 errors, throttling, a model failing to load) is raised, so SQS retries it and
+finally parks it in the dead-letter queue.
+
+Jobs: an uploaded manifest (`*.ocrjob.json`: `{"keys": [...]}` or `{"prefix": "..."}`, optional
+`"mode"`) fans out one message per image; each item records a small part file, and whoever answers
+the last item writes the job summary at the manifest's mirrored key.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ocr_core.errors import BadRequestError, InvalidImageError, OcrError
+from ocr_core.image_io import MAX_IMAGE_BYTES
+from ocr_core.result_store import (
+    FINGERPRINT_KEY,
+    STATUS_KEY,
+    ConcurrentWrite,
+    Head,
+    Source,
+    SourceMissing,
+    SourceRef,
+    SourceSuperseded,
+    Store,
+)
+
+BATCH_SCHEMA_VERSION = "1.0"
+MODES = ("printed", "handwritten", "auto")
+MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
+MANIFEST_SUFFIX = ".ocrjob.json"
+MAX_JOB_ITEMS = 10_000  # one fan-out must fit in one function invocation
+JOB_ITEM = "ocr_job_item"  # top-level key of a fan-out SQS message body
+
+
+@dataclass(frozen=True)
+class JobRef:
+    manifest_key: str
+    job_id: str  # the manifest's fingerprint: re-uploading a changed manifest is a new job
+    index: int
+    total: int
+
+
+@dataclass
+class WorkItem:
+    """One thing to answer: an uploaded object, possibly as an item of a job."""
+
+    ref: SourceRef
+    mode: str | None = None  # forced mode (job manifest); else chosen per object
+    job: JobRef | None = None
+
+    def to_message(self) -> dict[str, Any]:
+        job = self.job
+        return {JOB_ITEM: {"bucket": self.ref.bucket, "key": self.ref.key, "etag": self.ref.etag, "size": self.ref.size,
+                           "mode": self.mode, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
+                                                              "index": job.index, "total": job.total}}}
+
+    @classmethod
+    def from_message(cls, body: dict[str, Any]) -> WorkItem:
+        d = body[JOB_ITEM]
+        job = d.get("job")
+        return cls(SourceRef(d["bucket"], d["key"], etag=d.get("etag"), size=d.get("size")), d.get("mode"),
+                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None)
+
+
+@dataclass
+class Outcome:
+    """What happened to one item (logged by the handler, counted by the CLI)."""
+
+    key: str
+    status: str  # ok | error | duplicate | superseded | ignored | job
+    location: str | None = None
+    error: str | None = None
+    duration_ms: float = 0.0
+    answer_status: str | None = None  # ok | error | running | done: what the answer object says
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def is_manifest(key: str) -> bool:
+    return key.endswith(MANIFEST_SUFFIX)
+
+
+class BatchRunner:
+    """Answers work items against one store with one engine (create both once per process)."""
+
+    def __init__(self, engine: Any, store: Store, enqueue: Callable[[list[WorkItem]], None] | None = None,
+                 default_mode: str = "auto") -> None:
+        self.engine = engine
+        self.store = store
+        self.enqueue = enqueue  # None: job items are processed inline (local folder mode)
+        self.default_mode = default_mode
+        self._versions: dict[str, str] | None = None
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        if self._versions is None:
+            self._versions = self.engine.model_versions()
+        return self._versions
+
+    # ------------------------------------------------------------------------------------ items
+    def process(self, item: WorkItem) -> Outcome:
+        t0 = time.perf_counter()
+        ref = item.ref
+        try:
+            rkey = self.store.result_key(ref.key)
+        except ValueError as err:  # outside the input prefix (a misconfigured notification): never loop
+            return Outcome(ref.key, "ignored", error=str(err))
+        if is_manifest(ref.key) and item.job is None:
+            return self.start_job(ref, rkey)
+        head = self.store.head(rkey)  # before reading the source: see _write_answer
+        if _answers(head, ref.etag):
+            out = Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
+        else:
+            out = self._answer(item, rkey, head, t0)
+        out.duration_ms = (time.perf_counter() - t0) * 1000
+        if item.job is not None:
+            self._record_job_part(item.job, out)
+        return out
+
+    def _answer(self, item: WorkItem, rkey: str, head: Head | None, t0: float) -> Outcome:
+        ref = item.ref
+        if ref.size is not None and ref.size > MAX_IMAGE_BYTES:  # do not download what we will refuse
+            err = InvalidImageError(f"The image is {ref.size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.1f} MB.",
+                                    "image_too_large", 413)
+            return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
+        try:
+            src = self.store.read_source(ref)
+        except SourceSuperseded:  # overwritten since the event; the new version has its own event
+            return Outcome(ref.key, "superseded", self.store.location(rkey))
+        except SourceMissing:
+            err = OcrError("The object was deleted before it could be read.", "source_missing", 404)
+            return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
+        if _answers(head, src.ref.etag):
+            return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
+        timings = {"read": (time.perf_counter() - t0) * 1000}
+        try:
+            mode, mode_source = self.choose_mode(src, item.mode)
+            t1 = time.perf_counter()
+            result = self.engine.read(src.data, mode=mode)
+            timings["ocr"] = (time.perf_counter() - t1) * 1000
+        except OcrError as err:
+            if err.http_status >= 500:  # our side (model store...): retry, do not answer
+                raise
+            return self._write_answer(rkey, head, self._error_doc(src.ref, err, timings, t0, src), ref.key)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        doc = {
+            **result.to_dict(),
+            "batch_schema_version": BATCH_SCHEMA_VERSION,
+            "status": "ok",
+            "source": _source_dict(src.ref, src),
+            "mode_requested": mode, "mode_source": mode_source,
+            "model_versions": self.model_versions,
+            "batch_timings_ms": {k: round(v, 1) for k, v in timings.items()},
+            "processed_at": now_iso(),
+        }
+        return self._write_answer(rkey, head, doc, ref.key)
+
+    def choose_mode(self, src: Source, forced: str | None = None) -> tuple[str, str]:
+        """Per upload: job manifest, then object metadata, then tag, then folder (`handwritten/...`), then default."""
+        candidates: list[tuple[str | None, str]] = [(forced, "job"), (src.metadata.get(MODE_KEY), "metadata")]
+        for value, where in candidates:
+            if value:
+                return _valid_mode(value, where), where
+        tag = self.store.source_tags(src.ref).get(MODE_KEY) if src.ref.bucket else None
+        if tag:
+            return _valid_mode(tag, "tag"), "tag"
+        first = src.ref.key[len(self.store.input_prefix):].split("/", 1)
+        if len(first) == 2 and first[0] in MODES:
+            return first[0], "prefix"
+        return self.default_mode, "default"
+
+    def _error_doc(self, ref: SourceRef, err: OcrError, timings: dict[str, float], t0: float,
+                   src: Source | None = None) -> dict[str, Any]:
+        timings = {**timings, "total": (time.perf_counter() - t0) * 1000}
+        return {
+            "batch_schema_version": BATCH_SCHEMA_VERSION,
+            "status": "error",
+            **err.to_dict(),
+            "http_status": err.http_status,
+            "source": _source_dict(ref, src),
+            "model_versions": self.model_versions,
+            "batch_timings_ms": {k: round(v, 1) for k, v in timings.items()},
+            "processed_at": now_iso(),
+        }
+
+    def _write_answer(self, rkey: str, head: Head | None, doc: dict[str, Any], key: str) -> Outcome:
+        """Write once per source fingerprint, conditionally on what was there when we started.
+
+        The HEAD happened before the source was read, so a stale event cannot overwrite the answer of
+        a newer upload: either that answer existed at HEAD time (then the newer object existed too and
+        the If-Match read failed), or it appears later and our conditional put fails.
+        """
+        fingerprint = doc["source"]["fingerprint"]
+        status = doc["status"]
+        location = self.store.location(rkey)
+        if self.store.put_json(rkey, doc, if_match=head.etag if head else None, if_absent=head is None,
+                               tags={STATUS_KEY: status}):
+            return Outcome(key, status, location, error=doc.get("error"), answer_status=status,
+                           extra={"text": doc.get("text")} if status == "ok" else {})
+        now = self.store.head(rkey)
+        if _answers(now, fingerprint):  # a concurrent delivery answered the same version
+            return Outcome(key, "duplicate", location, answer_status=now and now.meta.get(STATUS_KEY))
+        raise ConcurrentWrite(f"{location} changed while {key} was processed")
+
+    # ------------------------------------------------------------------------------------- jobs
+    def start_job(self, ref: SourceRef, rkey: str) -> Outcome:
+        """Read a manifest, remember its items, fan them out, and mark the job as running."""
+        t0 = time.perf_counter()
+        head = self.store.head(rkey)
+        if _answers(head, ref.etag):
+            return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
+        try:
+            src = self.store.read_source(ref)
+        except SourceSuperseded:
+            return Outcome(ref.key, "superseded")
+        except SourceMissing:
+            err = OcrError("The manifest was deleted before it could be read.", "source_missing", 404)
+            return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
+        try:
+            mode, refs = self._manifest_items(src)
+        except BadRequestError as err:
+            return self._write_answer(rkey, head, self._error_doc(src.ref, err, {}, t0, src), ref.key)
+        job_id = str(src.ref.etag)
+        parts = self._parts_prefix(rkey, job_id)
+        started = now_iso()
+        self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode,
+                                                 "started_at": started, "items": [r.key for r in refs]})
+        running = {"batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "running", "job_id": job_id,
+                   "total": len(refs), "started_at": started, "source": _source_dict(src.ref, src)}
+        items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs))) for i, r in enumerate(refs)]
+        if not items:
+            self._finish_job(rkey, job_id, 0, force=True)
+        elif self.enqueue is not None:
+            self.enqueue(items)
+        else:
+            for it in items:
+                self.process(it)
+        if not self.store.put_json(rkey, running, if_match=head.etag if head else None, if_absent=head is None):
+            now = self.store.head(rkey)  # the summary (or a parallel fan-out) got there first: fine
+            if not _answers(now, job_id):
+                raise ConcurrentWrite(f"{rkey} changed while job {ref.key} started")
+        return Outcome(ref.key, "job", self.store.location(rkey), answer_status="running",
+                       duration_ms=(time.perf_counter() - t0) * 1000, extra={"job_id": job_id, "items": len(items)})
+
+    def _manifest_items(self, src: Source) -> tuple[str | None, list[SourceRef]]:
+        try:
+            manifest = json.loads(src.data)
+            if not isinstance(manifest, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            raise BadRequestError(f'A job manifest is JSON: {{"keys": [...]}} or {{"prefix": "..."}} ({exc}).', "bad_manifest") from None
+        mode = manifest.get("mode")
+        if mode is not None:
+            mode = _valid_mode(str(mode), "manifest")
+        inp = self.store.input_prefix
+        if isinstance(manifest.get("keys"), list):
+            seen: dict[str, None] = {}
+            for k in manifest["keys"]:
+                k = str(k).lstrip("/")
+                seen.setdefault(k if k.startswith(inp) else inp + k, None)
+            refs = [SourceRef(src.ref.bucket, k) for k in seen if not is_manifest(k)]
+        elif isinstance(manifest.get("prefix"), str):
+            prefix = manifest["prefix"].lstrip("/")
+            prefix = prefix if prefix.startswith(inp) else inp + prefix
+            refs = []
+            for r in self.store.list_sources(prefix):
+                if not is_manifest(r.key):
+                    refs.append(r)
+                if len(refs) > MAX_JOB_ITEMS:
+                    break
+        else:
+            raise BadRequestError('A job manifest needs "keys" (a list) or "prefix" (a string).', "bad_manifest")
+        if len(refs) > MAX_JOB_ITEMS:
+            raise BadRequestError(f"A job may hold at most {MAX_JOB_ITEMS} images; split the manifest.", "job_too_large")
+        return mode, refs
+
+    def _parts_prefix(self, rkey: str, job_id: str) -> str:
+        return f"{rkey[:-len('.json')]}.parts/{job_id}/"
+
+    def _record_job_part(self, job: JobRef, out: Outcome) -> None:
+        rkey = self.store.result_key(job.manifest_key)
+        parts = self._parts_prefix(rkey, job.job_id)
+        status = out.answer_status if out.status == "duplicate" else out.status
+        part = {"index": job.index, "key": out.key, "status": status or out.status, "error": out.error,
+                "result": out.location, "duration_ms": round(out.duration_ms, 1), "finished_at": now_iso()}
+        self.store.put_json(f"{parts}items/{job.index:06d}.json", part)
+        self._finish_job(rkey, job.job_id, job.total)
+
+    def _finish_job(self, rkey: str, job_id: str, total: int, force: bool = False) -> None:
+        """Write the summary once every item has a part; any racing finisher writes the same thing."""
+        parts = self._parts_prefix(rkey, job_id)
+        keys = self.store.list_keys(parts + "items/")
+        if len(keys) < total and not force:
+            return
+        head = self.store.head(rkey)
+        if head and head.meta.get(FINGERPRINT_KEY) == job_id and head.meta.get(STATUS_KEY) == "done":
+            return
+        job = self.store.get_json(parts + "job.json") or {}
+        items = [d for d in (self.store.get_json(k) for k in sorted(keys)) if d]
+        counts: dict[str, int] = {}
+        for d in items:
+            counts[d["status"]] = counts.get(d["status"], 0) + 1
+        durations = [d["duration_ms"] for d in items]
+        finished = now_iso()
+        started = job.get("started_at") or finished
+        summary = {
+            "batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "done", "job_id": job_id,
+            "manifest_key": job.get("manifest_key"), "mode": job.get("mode"), "total": len(items), "counts": counts,
+            "failures": [{"key": d["key"], "error": d["error"], "result": d["result"]} for d in items if d["status"] != "ok"],
+            "durations_ms": {"sum": round(sum(durations), 1), "mean": round(statistics.fmean(durations), 1) if durations else 0.0,
+                             "median": round(statistics.median(durations), 1) if durations else 0.0,
+                             "max": round(max(durations, default=0.0), 1)},
+            "started_at": started, "finished_at": finished,
+            "wall_seconds": round((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds(), 3),
+            "items": [{"key": d["key"], "status": d["status"], "result": d["result"]} for d in items],
+            "source": {"fingerprint": job_id, "key": job.get("manifest_key")},
+            "model_versions": self.model_versions,
+        }
+        self.store.put_json(rkey, summary, if_match=head.etag if head else None, if_absent=head is None)
+
+
+def _answers(head: Head | None, fingerprint: str | None) -> bool:
+    return bool(head and fingerprint and head.meta.get(FINGERPRINT_KEY) == fingerprint)
+
+
+def _valid_mode(value: str, where: str) -> str:
+    value = value.strip().lower()
+    if value not in MODES:
+        raise BadRequestError(f"The {where} asks for OCR mode {value!r}; use one of {', '.join(MODES)}.", "bad_mode")
+    return value
+
+
+def _source_dict(ref: SourceRef, src: Source | None) -> dict[str, Any]:
+    return {"bucket": ref.bucket or None, "key": ref.key, "version_id": ref.version_id, "etag": ref.etag,
+            "size": ref.size, "last_modified": src.last_modified if src else None, "fingerprint": ref.etag}

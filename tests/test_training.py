@@ -28,7 +28,7 @@ def test_synthetic_samples_are_readable_lines_with_their_text() -> None:
 def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> None:
     out = tmp_path / "handwritten"
     cfg = TrainConfig(kind="handwritten", epochs=1, steps_per_epoch=2, batch_size=4, val_samples=4,
-                      workers=0, out=str(out), version="test-1")
+                      workers=0, out=str(out), version="test-1", test_samples=4)
     assert train(cfg) == out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == "test-1" and manifest["alphabet"] == ALPHABET

@@ -15,14 +15,17 @@ TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and trainin
 DEFAULT_TEST_SAMPLES = 512
 
 
-def test_set(kind: str, data: str, samples: int = DEFAULT_TEST_SAMPLES, batch_size: int = 32,
+def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
              seed: int = 1) -> tuple[list, dict[str, Any]]:
-    """(batches, info) of the test split: synthetic held-out lines, or an IAM folder/s3:// URI's test split."""
+    """(batches, info) of the test split: synthetic held-out lines, or an IAM folder/s3:// URI's test split.
+
+    samples: synthetic lines to render (0: DEFAULT_TEST_SAMPLES); for IAM a cap (0: the whole split).
+    """
     from training import data as data_mod
     from training.storage import local_copy
 
     if data == "synthetic":
-        batches = list(data_mod.batches(data_mod.synthetic_samples(kind, TEST_SEED, samples, 0), batch_size))
+        batches = list(data_mod.batches(data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0), batch_size))
         info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}"}
     else:
         from training import iam

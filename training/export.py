@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,9 @@ MODEL_FILE = "model.keras"
 
 
 def _code_version() -> str:
+    """The git sha of the training code; in the job image (no .git) the CODE_VERSION build arg."""
+    if os.environ.get("CODE_VERSION"):
+        return os.environ["CODE_VERSION"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     except Exception:
@@ -23,7 +27,8 @@ def _code_version() -> str:
 
 
 def export_model(src: Path, out: Path, *, kind: str, version: str = "", training: dict, metrics: dict,
-                 history: list | None = None) -> Path:
+                 history: list | None = None, data: dict | None = None) -> Path:
+    """Copy the model to `out` and write its manifest; `data` = {'source', 'hash'} of the training data."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, out / MODEL_FILE)
     now = dt.datetime.now(dt.UTC)
@@ -38,6 +43,7 @@ def export_model(src: Path, out: Path, *, kind: str, version: str = "", training
         "time_step_width": 4,
         "created": now.isoformat(timespec="seconds"),
         "code_version": _code_version(),
+        "data": data or {"source": str(training.get("data", {}).get("source", "unknown"))},
         "training": training,
         "metrics": metrics,
         "history": history or [],

@@ -28,6 +28,7 @@ def build_crnn(num_classes: int, name: str = "crnn") -> keras.Model:
     x = layers.Reshape((-1, 256), name="to_sequence")(x)  # (1, W/4, 256) -> (W/4, 256)
     x = layers.Bidirectional(layers.LSTM(128, return_sequences=True, dropout=0.2))(x)
     x = layers.Bidirectional(layers.LSTM(64, return_sequences=True, dropout=0.2))(x)
-    logits = layers.Dense(num_classes, name="logits")(x)
-    probs = layers.Softmax(name="probs")(logits)
+    # float32 head even under mixed precision: CTC's log(probs + 1e-8) underflows in float16
+    logits = layers.Dense(num_classes, name="logits", dtype="float32")(x)
+    probs = layers.Softmax(name="probs", dtype="float32")(logits)
     return keras.Model(image, probs, name=name)

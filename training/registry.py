@@ -113,12 +113,12 @@ def _test_cer(manifest: dict[str, Any], eval_id: str) -> float | None:
 def gate(root: str, kind: str, candidate: str, current: str, *, eval_data: str | None = None,
          eval_samples: int | None = None, batch_size: int = 32) -> dict[str, Any]:
     """Test CER of candidate and current on one evaluation set (the candidate's test set by default)."""
-    from training.evaluation import DEFAULT_TEST_SAMPLES, evaluate_file, test_set
+    from training.evaluation import evaluate_file, test_set
 
     cand_m, cur_m = read_manifest(root, kind, candidate), read_manifest(root, kind, current)
     recorded = cand_m.get("metrics", {}).get("test", {}).get("eval_set", {})
     data = eval_data or recorded.get("source") or cand_m.get("data", {}).get("source") or "synthetic"
-    samples = eval_samples or int(recorded.get("samples") or DEFAULT_TEST_SAMPLES)
+    samples = eval_samples if eval_samples is not None else int(recorded.get("samples") or 0)
     seed = int(cand_m.get("training", {}).get("seed", 1))
     batches, info = test_set(kind, data, samples, batch_size, seed)
     info["samples"] = samples

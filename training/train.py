@@ -1,19 +1,27 @@
 """Train and export a CRNN recognizer: `python -m training.train --kind handwritten --epochs 10`.
 
-`train(TrainConfig)` is the single entry point: the CLI below, the GPU batch job and the
-tests all call it. Data is synthetic (rendered on the fly, see `training.synth`) or an IAM
-folder (`--data ./data/iam`). Each epoch ends with a validation CER, a checkpoint that
-`--resume` continues from, and the best model so far exported with its manifest.
+`train(TrainConfig)` is the single entry point: the CLI below, the GPU batch job (its container's
+ENTRYPOINT is `python -m training.train`) and the tests all call it. Data is synthetic (rendered on
+the fly, see `training.synth`), an IAM folder (`--data ./data/iam`) or an IAM-layout S3 prefix
+(`--data s3://bucket/iam/`, mirrored into a local cache first). Each epoch ends with a validation
+CER/WER, a checkpoint that `--resume` continues from (mirrored to `--checkpoint-uri s3://...`, from
+which a restarted Spot job resumes by itself), and the best model so far exported with its manifest.
+The run ends with CER/WER on the test split, a training-curve PNG, and, when `--out` is an
+`s3://bucket/prefix` registry root, publishing the model (and with `--promote`, the promotion gate).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -21,12 +29,15 @@ from tqdm import tqdm
 from ocr_core.alphabet import ALPHABET
 from ocr_core.ctc import greedy_decode
 from ocr_core.metrics import cer, wer
+from training import storage
+
+CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
 
 
 @dataclass
 class TrainConfig:
     kind: str = "handwritten"  # handwritten | printed
-    data: str = "synthetic"  # synthetic | path to an IAM-layout folder
+    data: str = "synthetic"  # synthetic | IAM-layout folder | s3://bucket/prefix of one
     epochs: int = 10
     steps_per_epoch: int = 200
     batch_size: int = 32
@@ -34,30 +45,39 @@ class TrainConfig:
     val_samples: int = 512
     workers: int = 1  # processes rendering synthetic data
     seed: int = 1
-    out: str = ""  # export folder; default models/<kind>
-    version: str = ""  # default: date-based
+    out: str = ""  # export folder (default models/<kind>), or an s3:// registry root to publish to
+    version: str = ""  # default: date-based, fixed at the start of the run
     resume: bool = False
     patience: int = 6  # early stopping: epochs without validation improvement
     threads: int = 0  # TensorFlow CPU threads (0 = all cores)
     init_from: str = ""  # a .keras model of the same architecture to start from
+    checkpoint_uri: str = ""  # s3:// (or folder) mirror of the checkpoints; resumes from it when present
+    test_samples: int = 0  # test lines: synthetic 0 = 512; IAM a cap, 0 = the whole test split
+    promote: bool = False  # after publishing, run the promotion gate
+    force_promote: bool = False  # promote without the gate
+    precision: str = "auto"  # auto (mixed_float16 on GPU) | mixed | float32
+    workdir: str = ""  # local folder for the export when --out is s3:// (default /tmp/ocr-train)
+    prefetch: int = 2  # batches tf.data prepares ahead of the training step
     extra: dict = field(default_factory=dict)
 
 
-def _train_step_fn(model, optimizer):
+def _train_step_fn(model, optimizer, mixed: bool):
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def step(images, labels, label_lengths, steps):
         with tf.GradientTape() as tape:
-            probs = model(images, training=True)
+            probs = tf.cast(model(images, training=True), tf.float32)
             loss = tf.reduce_mean(
                 tf.nn.ctc_loss(
                     labels=labels, logits=tf.math.log(probs + 1e-8), label_length=label_lengths,
                     logit_length=steps, logits_time_major=False, blank_index=-1,
                 )
             )
-        grads = tape.gradient(loss, model.trainable_variables)
-        grads, _ = tf.clip_by_global_norm(grads, 5.0)
+            scaled = optimizer.scale_loss(loss) if mixed else loss
+        grads = tape.gradient(scaled, model.trainable_variables)
+        if not mixed:  # mixed: the LossScaleOptimizer unscales, then its inner Adam clips (global_clipnorm)
+            grads, _ = tf.clip_by_global_norm(grads, 5.0)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
@@ -70,27 +90,100 @@ def evaluate(model, batches_) -> dict[str, float]:
     for b in batches_:
         probs = model.predict_on_batch(b.images)
         for p, n, text in zip(probs, b.steps, b.texts):
-            hyp = greedy_decode(p[:n], ALPHABET).text
+            hyp = greedy_decode(np.asarray(p, np.float32)[:n], ALPHABET).text
             cers.append(cer(text, hyp))
             wers.append(wer(text, hyp))
             exact.append(hyp == text)
     return {"cer": float(np.mean(cers)), "wer": float(np.mean(wers)), "line_accuracy": float(np.mean(exact))}
 
 
-def _data_source(cfg: TrainConfig):
+def _data_root(cfg: TrainConfig) -> Path | None:
+    """The local IAM folder (an s3:// prefix is mirrored into OCR_DATA_CACHE first), None for synthetic."""
+    return None if cfg.data == "synthetic" else storage.local_copy(cfg.data)
+
+
+def _data_source(cfg: TrainConfig, root: Path | None):
     from training import data
 
-    if cfg.data == "synthetic":
+    if root is None:
         val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0), cfg.batch_size))
         train = data.batches(data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers), cfg.batch_size)
         return train, val, {"source": "synthetic", "kind": cfg.kind}
     from training import iam
 
-    return iam.train_val_batches(Path(cfg.data), cfg.batch_size, cfg.seed)
+    train, val, info = iam.train_val_batches(root, cfg.batch_size, cfg.seed)
+    return train, val, {**info, "uri": cfg.data}
+
+
+def _data_hash(cfg: TrainConfig, root: Path | None) -> str:
+    """Identifies the training data: the IAM files, or the renderer's code and seed for synthetic data."""
+    if root is not None:
+        from training import iam
+
+        return iam.data_hash(root)
+    h = hashlib.sha256(f"synthetic|{cfg.kind}|seed={cfg.seed}".encode())
+    for name in ("synth.py", "corpus.py", "fonts.py", "data.py"):
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
+
+
+def _prefetched(batches_: Iterator, prefetch: int) -> Iterator:
+    """tf.data pipeline over the batch generator: the next batches are built while the GPU trains."""
+    import tensorflow as tf
+
+    spec = (tf.TensorSpec([None, 32, None, 1], tf.float32), tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32))
+    ds = tf.data.Dataset.from_generator(
+        lambda: ((b.images, b.labels, b.label_lengths, b.steps) for b in batches_), output_signature=spec)
+    return iter(ds.prefetch(prefetch))
+
+
+def _use_mixed(precision: str) -> bool:
+    import tensorflow as tf
+
+    if precision == "auto":
+        return bool(tf.config.list_physical_devices("GPU"))
+    return precision == "mixed"
+
+
+def _paths(cfg: TrainConfig) -> tuple[Path, str]:
+    """(local export folder, registry root or '')."""
+    if storage.is_s3(cfg.out):
+        base = Path(cfg.workdir or os.environ.get("OCR_TRAIN_WORKDIR") or "/tmp/ocr-train")
+        return base / cfg.kind, cfg.out
+    return Path(cfg.out or f"models/{cfg.kind}"), ""
+
+
+def _restore_checkpoint(uri: str, ckpt_dir: Path) -> bool:
+    """Fetch a remote checkpoint newer than the local one (a Spot restart); True when there is one."""
+    remote = storage.read_json(storage.join_uri(uri, "state.json"))
+    if remote is None:
+        return False
+    local = json.loads((ckpt_dir / "state.json").read_text()) if (ckpt_dir / "state.json").exists() else {"epoch": -1}
+    if remote["epoch"] > local["epoch"]:
+        for name in CHECKPOINT_FILES[:-1]:
+            if storage.exists(storage.join_uri(uri, name)):
+                storage.fetch_uri(storage.join_uri(uri, name), ckpt_dir / name)
+        (ckpt_dir / "state.json").write_text(json.dumps(remote, indent=1))
+        print(f"restored checkpoint of epoch {remote['epoch']} from {uri}", flush=True)
+    return True
+
+
+def _float32_copy(src: Path, dest: Path, kind: str) -> Path:
+    """Rebuild a mixed-precision model in float32 for serving on CPU (same weights)."""
+    import keras
+
+    from training.model import build_crnn
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = build_crnn(len(ALPHABET) + 1, name=f"{kind}_crnn")
+    model.set_weights(keras.models.load_model(src, compile=False).get_weights())
+    model.save(dest)
+    return dest
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Train, checkpoint every epoch, export the best model + manifest; returns the export dir."""
+    """Train, checkpoint every epoch, export the best model + manifest + reports; returns the export dir."""
     import keras
     import tensorflow as tf
 
@@ -101,12 +194,16 @@ def train(cfg: TrainConfig) -> Path:
         tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
     from training.model import build_crnn
 
-    out = Path(cfg.out or f"models/{cfg.kind}")
+    mixed = _use_mixed(cfg.precision)
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    out, registry = _paths(cfg)
     ckpt_dir = out.parent / f".{out.name}-checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     state_path = ckpt_dir / "state.json"
-    state = {"epoch": 0, "best_cer": 1e9, "history": [], "steps": 0, "samples": 0}
-    if cfg.resume and state_path.exists():
+    resume = cfg.resume or bool(cfg.checkpoint_uri and _restore_checkpoint(cfg.checkpoint_uri, ckpt_dir))
+    state: dict[str, Any] = {"epoch": 0, "best_cer": 1e9, "history": [], "steps": 0, "samples": 0}
+    if resume and state_path.exists():
         state = json.loads(state_path.read_text())
         model = keras.models.load_model(ckpt_dir / "last.keras")
         print(f"resumed at epoch {state['epoch']} (best val CER {state['best_cer']:.4f})")
@@ -115,23 +212,37 @@ def train(cfg: TrainConfig) -> Path:
         if cfg.init_from:  # transfer: e.g. start handwriting from the printed model's weights
             model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
             print(f"initialized from {cfg.init_from}")
+    # one version per run, kept across resumes so a restarted job publishes what it started
+    version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
     total_steps = cfg.epochs * cfg.steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps, alpha=0.05)
-    optimizer = keras.optimizers.Adam(schedule)
+    optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0 if mixed else None)
+    if mixed:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(model.trainable_variables)
     optimizer.iterations.assign(state["steps"])
-    step = _train_step_fn(model, optimizer)
-    train_batches, val_batches, data_info = _data_source(cfg)
-    started = time.time()
-    stale = 0
-    for epoch in range(state["epoch"], cfg.epochs):
+    step = _train_step_fn(model, optimizer, mixed)
+    root = _data_root(cfg)
+    train_batches, val_batches, data_info = _data_source(cfg, root)
+    val_key = f"val_{data_info['source']}"
+    started = time.time() - state.get("seconds", 0)
+
+    def training_info() -> dict[str, Any]:
+        return {**asdict(cfg), "data": data_info, "version": version, "mixed_precision": mixed,
+                "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"), "steps": state["steps"],
+                "samples_seen": state["samples"], "seconds": round(time.time() - started)}
+
+    batches_tf = None
+    while state["epoch"] < cfg.epochs and not state.get("stopped"):
+        epoch = state["epoch"]
+        batches_tf = batches_tf or _prefetched(train_batches, cfg.prefetch)
         losses = []
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step")
         for _ in bar:
-            b = next(train_batches)
-            loss = float(step(b.images, b.labels, b.label_lengths, b.steps))
+            images, labels, lengths, steps = next(batches_tf)
+            loss = float(step(images, labels, lengths, steps))
             losses.append(loss)
-            state["samples"] += len(b.texts)
+            state["samples"] += int(images.shape[0])
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
         state["steps"] += cfg.steps_per_epoch
         metrics = evaluate(model, val_batches)
@@ -139,29 +250,65 @@ def train(cfg: TrainConfig) -> Path:
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in metrics.items()}})
         print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} val CER {metrics['cer']:.4f} WER {metrics['wer']:.4f}", flush=True)
         model.save(ckpt_dir / "last.keras")
-        if metrics["cer"] < state["best_cer"]:
-            state["best_cer"] = metrics["cer"]
-            stale = 0
+        improved = metrics["cer"] < state["best_cer"]
+        if improved:
+            state.update(best_cer=metrics["cer"], best_epoch=epoch + 1, best_metrics=metrics, stale=0)
             model.save(ckpt_dir / "best.keras")
-            export_model(
-                ckpt_dir / "best.keras", out, kind=cfg.kind, version=cfg.version,
-                training={**asdict(cfg), "data": data_info, "epochs_done": epoch + 1, "steps": state["steps"],
-                          "samples_seen": state["samples"], "seconds": round(time.time() - started)},
-                metrics={"val_synthetic": metrics}, history=state["history"],
-            )
+            if not mixed:  # live export of the best model so far (mixed: exported once, as float32, at the end)
+                export_model(ckpt_dir / "best.keras", out, kind=cfg.kind, version=version, training=training_info(),
+                             metrics={val_key: metrics}, history=state["history"])
         else:
-            stale += 1
+            state["stale"] = state.get("stale", 0) + 1
+        if state["stale"] >= cfg.patience:
+            print(f"early stop: no improvement for {state['stale']} epochs")
+            state["stopped"] = True
+        state["seconds"] = round(time.time() - started)
         state_path.write_text(json.dumps(state, indent=1))
-        if stale >= cfg.patience:
-            print(f"early stop: no improvement for {stale} epochs")
-            break
+        if cfg.checkpoint_uri:
+            storage.sync_up(ckpt_dir, cfg.checkpoint_uri, ["last.keras", *(["best.keras"] if improved else []), "state.json"])
+    return finish(cfg, out, registry, ckpt_dir, state, training_info(), val_key, root, mixed)
+
+
+def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: dict[str, Any],
+           training: dict[str, Any], val_key: str, root: Path | None, mixed: bool) -> Path:
+    """Final export of the best model with its test-split metrics and reports; publish (and gate) when asked."""
+    import keras
+
+    from training.evaluation import test_set
+    from training.export import export_model
+    from training.reports import curve_png
+
+    best = ckpt_dir / "best.keras"
+    if not best.exists():
+        raise RuntimeError(f"no checkpoint in {ckpt_dir}: nothing to export")
+    if mixed:
+        best = _float32_copy(best, ckpt_dir / "best-float32.keras", cfg.kind)
+    batches, eval_set = test_set(cfg.kind, cfg.data, cfg.test_samples, cfg.batch_size, cfg.seed)
+    eval_set["samples"] = cfg.test_samples
+    test = evaluate(keras.models.load_model(best, compile=False), batches)
+    print(f"test ({eval_set['lines']} lines, {eval_set['source']}): CER {test['cer']:.4f} WER {test['wer']:.4f}", flush=True)
+    version = state["version"]
+    export_model(best, out, kind=cfg.kind, version=version, training=training,
+                 metrics={val_key: state.get("best_metrics", {}), "test": {**test, "eval_set": eval_set}},
+                 history=state["history"], data={"source": cfg.data, "hash": _data_hash(cfg, root)})
+    curve_png(state["history"], out / "reports" / "curves.png", f"{cfg.kind}@{version}: test CER {test['cer']:.4f}")
+    (out / "reports" / "test.json").write_text(json.dumps({"test": test, "eval_set": eval_set}, indent=1) + "\n")
+    if registry:
+        from training import registry as reg
+
+        try:
+            reg.publish(out, registry)
+        except reg.RegistryError as exc:  # a restarted job that had already published
+            print(f"not published again: {exc}")
+        if cfg.promote or cfg.force_promote:
+            reg.promote(registry, cfg.kind, version, force=cfg.force_promote, batch_size=cfg.batch_size)
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--kind", choices=["handwritten", "printed"], default="handwritten")
-    p.add_argument("--data", default="synthetic", help="'synthetic' or an IAM-layout folder")
+    p.add_argument("--data", default="synthetic", help="'synthetic', an IAM-layout folder, or s3://bucket/prefix of one")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--steps-per-epoch", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=32)
@@ -169,12 +316,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--val-samples", type=int, default=512)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", default="")
+    p.add_argument("--out", default="", help="export folder (default models/<kind>) or s3://bucket/prefix registry root")
     p.add_argument("--version", default="")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--patience", type=int, default=6)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
     p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture)")
+    p.add_argument("--checkpoint-uri", default="", help="s3:// prefix mirroring the checkpoints; resumes from it")
+    p.add_argument("--test-samples", type=int, default=0, help="test lines: synthetic (0: 512), IAM cap (0: all)")
+    p.add_argument("--promote", action="store_true", help="after publishing to --out s3://..., run the promotion gate")
+    p.add_argument("--force-promote", action="store_true", help="after publishing, promote without the gate")
+    p.add_argument("--precision", choices=["auto", "mixed", "float32"], default="auto",
+                   help="auto: mixed_float16 when a GPU is present")
+    p.add_argument("--workdir", default="", help="local export folder when --out is s3:// (default /tmp/ocr-train)")
+    p.add_argument("--prefetch", type=int, default=2)
     a = p.parse_args(argv)
     cfg = TrainConfig(**{k: v for k, v in vars(a).items()})
     print(f"exported to {train(cfg)}")

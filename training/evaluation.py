@@ -11,6 +11,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and training seeds 1..n
 DEFAULT_TEST_SAMPLES = 512
 
@@ -32,12 +34,7 @@ def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
 
         batches, info = iam.test_batches(local_copy(data), batch_size, seed, limit=samples)
         info = {"source": data, **info}
-    h = hashlib.sha256()
-    for b in batches:
-        for img, text in zip(b.images, b.texts):
-            h.update(text.encode())
-            h.update(img.tobytes())
-    info.update(id=h.hexdigest()[:16], lines=sum(len(b.texts) for b in batches))
+    info.update(id=set_id(batches), lines=sum(len(b.texts) for b in batches))
     return batches, info
 
 
@@ -48,3 +45,14 @@ def evaluate_file(model_file: Path, batches: list) -> dict[str, float]:
     from training.train import evaluate
 
     return evaluate(keras.models.load_model(model_file, compile=False), batches)
+
+
+def set_id(batches: list) -> str:
+    """Hash of the lines themselves (unpadded image + text), independent of batch size and order."""
+    from ocr_core.preprocess import WIDTH_STEP
+
+    digests = sorted(
+        hashlib.sha256(text.encode() + b"\0" + np.ascontiguousarray(img[:, : n * WIDTH_STEP]).tobytes()).hexdigest()
+        for b in batches for img, n, text in zip(b.images, b.steps, b.texts)
+    )
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]

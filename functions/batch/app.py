@@ -80,8 +80,19 @@ def enqueue(items: list[WorkItem]) -> None:
 
 
 def record_handler(record: SQSRecord) -> None:
-    for item in work_items(record.body):
-        out = runner_for(item.ref.bucket).process(item)
+    """Answer every object of one message; raising marks just this message as failed (it is retried)."""
+    try:
+        items = work_items(record.body)
+    except (ValueError, KeyError, TypeError):
+        logger.exception("unreadable message", extra={"message_id": record.message_id})
+        raise
+    for item in items:
+        try:
+            out = runner_for(item.ref.bucket).process(item)
+        except Exception:
+            logger.exception("failed, will retry", extra={"bucket": item.ref.bucket, "key": item.ref.key,
+                                                          "message_id": record.message_id})
+            raise
         logger.info("answered", extra={"bucket": item.ref.bucket, "key": item.ref.key, "outcome": out.status,
                                        "error": out.error, "result": out.location, "duration_ms": round(out.duration_ms, 1),
                                        "message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count})

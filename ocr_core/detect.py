@@ -6,12 +6,12 @@ in reading order, which is all the recognizers need.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from ocr_core import kerasocr_adapter  # cheap: keras-ocr itself is imported by its constructors
 from ocr_core.image_io import PageImage
 from ocr_core.model_store import ModelStore
 from ocr_core.segment import LineRegion, segment_lines
@@ -37,10 +37,8 @@ class CraftLineDetector:
 
     name = "craft"
 
-    def __init__(self, weights_path) -> None:
-        from ocr_core.kerasocr_adapter import CraftDetector
-
-        self._craft = CraftDetector(weights_path)
+    def __init__(self, weights_path: str | Path | None) -> None:
+        self._craft = kerasocr_adapter.CraftDetector(weights_path)
 
     def detect(self, page: PageImage) -> list[LineRegion]:
         boxes = self._craft.detect(page.rgb)
@@ -72,15 +70,18 @@ def lines_from_word_boxes(gray: np.ndarray, boxes: list[np.ndarray]) -> list[Lin
     return regions
 
 
-CRAFT_WEIGHTS = "craft_mlt_25k.h5"
+def find_kerasocr_weights(store: ModelStore, filename: str) -> Path | None:
+    """A keras-ocr weights file (`craft_mlt_25k.h5`, `crnn_kurapan.h5`): in a local model store's
+    `keras-ocr/` folder, else in KERAS_OCR_CACHE_DIR (default ~/.keras-ocr); None when absent."""
+    candidates = [kerasocr_adapter.weights_dir() / filename]
+    if not store.root.startswith("s3://"):
+        candidates.insert(0, Path(store.root) / "keras-ocr" / filename)
+    return next((p for p in candidates if p.is_file()), None)
 
 
 def find_craft_weights(store: ModelStore) -> Path | None:
     """keras-ocr's pretrained CRAFT weights: in the model store (`keras-ocr/`) or KERAS_OCR_CACHE_DIR."""
-    candidates = [Path(os.environ.get("KERAS_OCR_CACHE_DIR", Path.home() / ".keras-ocr")) / CRAFT_WEIGHTS]
-    if not store.root.startswith("s3://"):
-        candidates.insert(0, Path(store.root) / "keras-ocr" / CRAFT_WEIGHTS)
-    return next((p for p in candidates if p.is_file()), None)
+    return find_kerasocr_weights(store, kerasocr_adapter.CRAFT_WEIGHTS)
 
 
 def make_detector(kind: str, store: ModelStore) -> LineDetector:

@@ -2,6 +2,9 @@
 
     decode (image_io) -> detect lines (segment / CRAFT) -> recognize (CRNN + CTC) -> assemble
 
+Engines: `crnn` (ours, default), `tesseract` (the binary), `kerasocr` (keras-ocr's kurapan CRNN on
+the words of our detected lines, printed digits + lowercase only; needs `crnn_kurapan.h5`).
+
 Models load once per engine (create one engine per process and reuse it).
 """
 
@@ -13,17 +16,17 @@ from collections import Counter
 
 import numpy as np
 
-from ocr_core import __version__, tesseract
-from ocr_core.detect import LineDetector, make_detector
+from ocr_core import __version__, kerasocr_adapter, tesseract
+from ocr_core.detect import LineDetector, find_kerasocr_weights, make_detector
 from ocr_core.errors import BadRequestError, ModelError
 from ocr_core.image_io import PageImage, decode_image
 from ocr_core.lexicon import Lexicon
-from ocr_core.model_store import ModelStore
-from ocr_core.recognize import CrnnRecognizer, LineReading
+from ocr_core.model_store import ModelStore, sha256_of
+from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
 
 MODES = ("printed", "handwritten", "auto")
-ENGINES = ("crnn", "tesseract")
+ENGINES = ("crnn", "tesseract", "kerasocr")
 
 
 class OcrEngine:
@@ -36,12 +39,25 @@ class OcrEngine:
         self.decoder = decoder or os.environ.get("OCR_DECODER", "greedy")
         self.lexicon = _load_lexicon(self.store) if os.environ.get("OCR_LEXICON", "1") != "0" else None
         self._recognizers: dict[str, CrnnRecognizer] = {}
+        self._kurapan: kerasocr_adapter.KurapanRecognizer | None = None  # loaded on first use
+        self._kurapan_version = ""
 
     # ------------------------------------------------------------------ models
     def recognizer(self, kind: str) -> CrnnRecognizer:
         if kind not in self._recognizers:
             self._recognizers[kind] = CrnnRecognizer(self.store.load(kind))
         return self._recognizers[kind]
+
+    def kurapan(self) -> kerasocr_adapter.KurapanRecognizer:
+        """keras-ocr's kurapan recognizer, when `crnn_kurapan.h5` is in the store or KERAS_OCR_CACHE_DIR."""
+        if self._kurapan is None:
+            path = find_kerasocr_weights(self.store, kerasocr_adapter.KURAPAN_WEIGHTS)
+            if path is None:
+                raise ModelError(f"the kerasocr engine needs keras-ocr's {kerasocr_adapter.KURAPAN_WEIGHTS} in the model store's "
+                                 "keras-ocr/ folder or in KERAS_OCR_CACHE_DIR (it is never downloaded)")
+            self._kurapan = kerasocr_adapter.KurapanRecognizer(path)
+            self._kurapan_version = f"{path.name} sha256:{sha256_of(path)[:12]}"
+        return self._kurapan
 
     def warm_up(self) -> None:
         """Load both models and trace their graphs (call at container init, not per request)."""
@@ -76,6 +92,10 @@ class OcrEngine:
         start = time.perf_counter()
         if engine == "tesseract":
             return self._read_with_tesseract(pages, mode, timings)
+        if engine == "kerasocr":
+            if mode == "handwritten":
+                raise BadRequestError("the kerasocr engine reads printed text only (mode printed or auto)", "bad_mode")
+            self.kurapan()  # raises ModelError when its weights are absent
         out_pages: list[Page] = []
         detect_ms = recog_ms = 0.0
         for page in pages:
@@ -83,13 +103,17 @@ class OcrEngine:
             regions = self.detector.detect(page)
             detect_ms += (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            lines = self._recognize(regions, mode)
+            lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode)
             recog_ms += (time.perf_counter() - t) * 1000
             out_pages.append(Page(page.page, page.width, page.height, lines))
         timings.update(detect=detect_ms, recognize=recog_ms)
         timings["total"] = timings.get("decode", 0.0) + (time.perf_counter() - start) * 1000
         used = Counter(ln.mode for p in out_pages for ln in p.lines)
         mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
+        if engine == "kerasocr":
+            name = f"keras-ocr {kerasocr_adapter.version()} (kurapan)"
+            return OcrResult(out_pages, mode, mode_used, name, {"kurapan": self._kurapan_version},
+                             self.detector.name, timings)
         kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
         models = {k: self.recognizer(k).version for k in kinds}
         return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
@@ -108,6 +132,23 @@ class OcrEngine:
                 continue
             words = [Word(w.text, w.confidence, region.crop_x_to_box(w.x0, w.x1)) for w in r.words]
             lines.append(Line(r.text, r.confidence, region.box, words, kind))
+        return lines
+
+    def _recognize_words(self, regions: list) -> list[Line]:
+        """kurapan reads words: each line crop is cut at its blank gaps, each word read alone."""
+        spans = [word_spans(r.crop, r.band[1] - r.band[0]) for r in regions]
+        crops = [r.crop[:, x0:x1] for r, line_spans in zip(regions, spans) for x0, x1 in line_spans]
+        readings = iter(self.kurapan().recognize(crops))
+        lines = []
+        for region, line_spans in zip(regions, spans):
+            words = []
+            for x0, x1 in line_spans:
+                text, conf = next(readings)
+                if text:
+                    words.append(Word(text, conf, region.crop_x_to_box(x0, x1)))
+            if words:
+                lines.append(Line(" ".join(w.text for w in words), float(np.mean([w.confidence for w in words])),
+                                  region.box, words, "printed"))
         return lines
 
     def _read_with_tesseract(self, pages: list[PageImage], mode: str, timings: dict[str, float]) -> OcrResult:

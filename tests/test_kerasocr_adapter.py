@@ -275,3 +275,130 @@ def test_keras3_code_first_then_adapter_in_one_process() -> None:
     env = {**os.environ, "KERAS_OCR_CACHE_DIR": "/nonexistent/keras-ocr", "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=280)
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stderr[-3000:]
+
+
+# ---------------------------------------------------------------- detector choice (ocr_core.detect)
+
+
+def test_detector_choice_follows_the_craft_weights_file(
+    detector: adapter.CraftDetector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocr_core.detect import CraftLineDetector, OpenCvLineDetector, make_detector
+    from ocr_core.image_io import PageImage
+    from ocr_core.model_store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    assert isinstance(make_detector("auto", store), OpenCvLineDetector)  # no weights anywhere
+    with pytest.raises(FileNotFoundError, match="craft_mlt_25k.h5"):
+        make_detector("craft", store)
+
+    weights = tmp_path / "models" / "keras-ocr" / "craft_mlt_25k.h5"
+    weights.parent.mkdir(parents=True)
+    detector.detector.model.save_weights(str(weights))
+    assert isinstance(make_detector("opencv", store), OpenCvLineDetector)  # asked for explicitly
+    chosen = make_detector("auto", store)
+    assert isinstance(chosen, CraftLineDetector) and chosen.name == "craft"
+    assert chosen._craft.weights_path == str(weights)
+    page = PageImage(render(["craft reads this page"]), 1)
+    for region in chosen.detect(page):  # random weights: any boxes, but inside the page
+        assert_boxes_inside([region.box], page.rgb.shape)
+
+    # The same file in KERAS_OCR_CACHE_DIR is found too (a store without a keras-ocr/ folder).
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    weights.rename(cache / "craft_mlt_25k.h5")
+    assert isinstance(make_detector("auto", store), OpenCvLineDetector)
+    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(cache))
+    chosen = make_detector("auto", store)
+    assert isinstance(chosen, CraftLineDetector) and chosen._craft.weights_path == str(cache / "craft_mlt_25k.h5")
+
+
+def test_craft_word_boxes_are_grouped_into_lines_in_reading_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocr_core.detect import CraftLineDetector
+    from ocr_core.image_io import PageImage
+
+    def rect(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+    words = [rect(200, 82, 260, 101), rect(20, 20, 90, 40), rect(100, 22, 180, 41), rect(20, 80, 120, 100)]
+    line_detector = CraftLineDetector.__new__(CraftLineDetector)  # no model: the word boxes are given
+    line_detector._craft = type("FakeCraft", (), {"detect": staticmethod(lambda rgb: words)})()
+    regions = line_detector.detect(PageImage(np.full((130, 300, 3), 255, np.uint8), 1))
+    assert len(regions) == 2
+    np.testing.assert_allclose(regions[0].box, rect(20, 20, 180, 41), atol=1)
+    np.testing.assert_allclose(regions[1].box, rect(20, 80, 260, 101), atol=1)
+
+
+# ---------------------------------------------------------------- engine="kerasocr"
+
+
+def render_words(lines: list[list[str]], size: int = 30) -> tuple[bytes, list[list[tuple[int, int, int, int]]]]:
+    """A PNG of the lines and each word's ink box (x0, y0, x1, y1)."""
+    import io
+
+    font = ImageFont.truetype(FONT, size)
+    img = Image.new("L", (900, 60 + len(lines) * 2 * size), 248)
+    d = ImageDraw.Draw(img)
+    boxes = []
+    for i, words in enumerate(lines):
+        x, y, line_boxes = 30.0, 30 + i * 2 * size, []
+        for w in words:
+            d.text((x, y), w, fill=15, font=font)
+            line_boxes.append(d.textbbox((x, y), w, font=font))
+            x += font.getlength(w + " ")
+        boxes.append(line_boxes)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue(), boxes
+
+
+@pytest.fixture(scope="module")
+def x_store(recognizer: adapter.KurapanRecognizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store holding kurapan weights that read every word as "x" (random weights read
+    noise): the engine's output then shows exactly which word crops it cut and read."""
+    root = tmp_path_factory.mktemp("store")
+    (root / "keras-ocr").mkdir()
+    fc = recognizer.recognizer.model.get_layer("fc_12")
+    saved = fc.get_weights()
+    bias = np.full(saved[1].shape, -20.0, np.float32)
+    bias[recognizer.alphabet.index("x")] = 20.0
+    fc.set_weights([np.zeros_like(saved[0]), bias])
+    try:
+        recognizer.recognizer.model.save_weights(str(root / "keras-ocr" / "crnn_kurapan.h5"))
+    finally:
+        fc.set_weights(saved)
+    return root
+
+
+def test_kerasocr_engine_reads_each_word_with_kurapan(x_store: Path) -> None:
+    from ocr_core.engine import OcrEngine
+    from ocr_core.model_store import ModelStore
+
+    lines = [["Invoice", "2024-117", "paid"], ["total", "due:", "42.50", "EUR"]]
+    png, word_boxes = render_words(lines)
+    engine = OcrEngine(ModelStore(x_store), detector="opencv")
+    result = engine.read(png, mode="printed", engine="kerasocr")
+    d = result.to_dict()
+    assert d["engine"] == "keras-ocr 0.9.3 (kurapan)"
+    assert d["models"]["kurapan"].startswith("crnn_kurapan.h5 sha256:") and d["detector"] == "opencv-lines"
+    assert d["mode_used"] == "printed" and d["timings_ms"]["recognize"] > 0
+    assert [ln["text"] for ln in d["lines"]] == [" ".join("x" for _ in ws) for ws in lines]
+    for line, expected in zip(d["lines"], word_boxes):
+        assert line["mode"] == "printed" and line["confidence"] > 0.99
+        for word, (x0, y0, x1, y1) in zip(line["words"], expected):
+            box = np.array(word["box"])
+            assert abs(box[:, 0].min() - x0) <= 8 and abs(box[:, 0].max() - x1) <= 8, (box, (x0, x1))
+            assert box[:, 1].min() <= y0 + 4 and box[:, 1].max() >= y1 - 4, (box, (y0, y1))
+    assert engine.read(png, mode="auto", engine="kerasocr").text == result.text
+
+
+def test_kerasocr_engine_refuses_without_weights_or_for_handwriting(x_store: Path, tmp_path: Path) -> None:
+    from ocr_core.engine import OcrEngine
+    from ocr_core.errors import BadRequestError, ModelError
+    from ocr_core.model_store import ModelStore
+
+    png, _ = render_words([["hello"]])
+    with pytest.raises(ModelError, match="crnn_kurapan.h5"):
+        OcrEngine(ModelStore(tmp_path), detector="opencv").read(png, mode="printed", engine="kerasocr")
+    with pytest.raises(BadRequestError, match="printed text only"):
+        OcrEngine(ModelStore(x_store), detector="opencv").read(png, mode="handwritten", engine="kerasocr")

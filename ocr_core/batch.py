@@ -41,6 +41,7 @@ MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
 MANIFEST_SUFFIX = ".ocrjob.json"
 MAX_JOB_ITEMS = 10_000  # one fan-out must fit in one function invocation
 JOB_ITEM = "ocr_job_item"  # top-level key of a fan-out SQS message body
+PART_TAGS = {"ocr-kind": "job-part"}  # job bookkeeping files: a short lifecycle rule expires them
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ class BatchRunner:
         parts = self._parts_prefix(rkey, job_id)
         started = now_iso()
         self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode,
-                                                 "started_at": started, "items": [r.key for r in refs]})
+                                                 "started_at": started, "items": [r.key for r in refs]}, tags=PART_TAGS)
         running = {"batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "running", "job_id": job_id,
                    "total": len(refs), "started_at": started, "source": _source_dict(src.ref, src)}
         items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs))) for i, r in enumerate(refs)]
@@ -297,7 +298,7 @@ class BatchRunner:
         status = out.answer_status if out.status == "duplicate" else out.status
         part = {"index": job.index, "key": out.key, "status": status or out.status, "error": out.error,
                 "result": out.location, "duration_ms": round(out.duration_ms, 1), "finished_at": now_iso()}
-        self.store.put_json(f"{parts}items/{job.index:06d}.json", part)
+        self.store.put_json(f"{parts}items/{job.index:06d}.json", part, tags=PART_TAGS)
         self._finish_job(rkey, job.job_id, job.total)
 
     def _finish_job(self, rkey: str, job_id: str, total: int, force: bool = False) -> None:

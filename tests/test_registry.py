@@ -7,7 +7,9 @@ served and what the gate decided, not the text.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -195,3 +197,50 @@ def test_iam_from_s3_standard_split_and_spot_resume(s3, tmp_path: Path) -> None:
     assert manifest["metrics"]["test"]["eval_set"]["split"] == "iam-standard"
     assert manifest["data"] == {"source": data, "hash": iam.data_hash(storage.local_copy(data))}
     assert manifest["training"]["data"]["train_items"] == 6 and "val_iam" in manifest["metrics"]
+
+
+STACK = Path(__file__).resolve().parent.parent / "training" / "batch-stack.yaml"
+
+
+def test_batch_stack_lints_and_its_job_runs_the_training_cli() -> None:
+    """The job definition's command, with its parameter defaults, is a valid `python -m training.train` call."""
+    pytest.importorskip("cfnlint")
+    from cfnlint.api import lint_file
+    from cfnlint.decode import cfn_yaml
+
+    from training.train import parse_args
+
+    assert [str(m) for m in lint_file(STACK)] == []
+    resources = cfn_yaml.load(str(STACK))["Resources"]
+    job = resources["JobDefinition"]["Properties"]
+    container = job["ContainerProperties"]
+    assert {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}["GPU"] == "1"
+    assert {"VCPU", "MEMORY"} <= {r["Type"] for r in container["ResourceRequirements"]}
+    params = {k: str(v) if isinstance(v, str) else "s3://bucket/models" for k, v in job["Parameters"].items()}
+    argv = [params[a[len("Ref::"):]] if a.startswith("Ref::") else a for a in container["Command"]]
+    cfg = parse_args(argv)
+    assert (cfg.kind, cfg.data, cfg.out, cfg.version, cfg.checkpoint_uri, cfg.init_from) == (
+        "handwritten", "synthetic", "s3://bucket/models", "", "", "")
+    assert cfg.promote and not cfg.force_promote and cfg.epochs == int(params["epochs"])
+    # the job writes only under the model prefix
+    statements = resources["JobRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    writes = [s for s in statements if any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in
+                                           ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+    assert len(writes) == 1 and str(writes[0]["Resource"]).count("${ModelPrefix}/*") == 1
+    compute = resources["ComputeEnvironment"]["Properties"]["ComputeResources"]
+    assert compute["InstanceTypes"] == {"Ref": "InstanceTypes"}
+
+
+def test_submit_script_passes_the_job_parameters(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "scripts" / "submit-training.sh"
+    out = subprocess.run(["bash", str(script), "--dry-run", "--kind", "printed", "--data", "s3://b/datasets/iam/",
+                          "--epochs", "7", "--batch-size", "48", "--out", "s3://b/models", "--version", "v9",
+                          "--queue", "q", "--definition", "d"], capture_output=True, text=True, check=True).stdout
+    argv = shlex.split(out)
+    assert argv[:3] == ["aws", "batch", "submit-job"] and argv[argv.index("--job-queue") + 1] == "q"
+    params = json.loads(argv[argv.index("--parameters") + 1])
+    assert params == {"kind": "printed", "data": "s3://b/datasets/iam/", "epochs": "7", "stepsPerEpoch": "500",
+                      "batchSize": "48", "learningRate": "0.001", "out": "s3://b/models", "version": "v9",
+                      "checkpointUri": "auto", "initFrom": "none", "promote": "gate"}
+    cfn_yaml = pytest.importorskip("cfnlint.decode.cfn_yaml")
+    assert set(params) == set(cfn_yaml.load(str(STACK))["Resources"]["JobDefinition"]["Properties"]["Parameters"])

@@ -194,6 +194,9 @@ def train(cfg: TrainConfig) -> Path:
         tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
     from training.model import build_crnn
 
+    if not cfg.checkpoint_uri and storage.is_s3(cfg.out) and os.environ.get("AWS_BATCH_JOB_ID"):
+        # a Batch job keeps its id across retries (Spot reclaims), so this prefix is where it resumes from
+        cfg.checkpoint_uri = storage.join_uri(cfg.out, "_checkpoints", cfg.kind, os.environ["AWS_BATCH_JOB_ID"])
     mixed = _use_mixed(cfg.precision)
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -210,7 +213,10 @@ def train(cfg: TrainConfig) -> Path:
     else:
         model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn")
         if cfg.init_from:  # transfer: e.g. start handwriting from the printed model's weights
-            model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
+            init = cfg.init_from
+            if storage.is_s3(init):
+                init = str(storage.fetch_uri(init, ckpt_dir / "init-from.keras"))
+            model.set_weights(keras.models.load_model(init, compile=False).get_weights())
             print(f"initialized from {cfg.init_from}")
     # one version per run, kept across resumes so a restarted job publishes what it started
     version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
@@ -305,8 +311,9 @@ def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: di
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """CLI -> TrainConfig; also what the Batch job definition's Command must parse (tests check it)."""
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
     p.add_argument("--kind", choices=["handwritten", "printed"], default="handwritten")
     p.add_argument("--data", default="synthetic", help="'synthetic', an IAM-layout folder, or s3://bucket/prefix of one")
     p.add_argument("--epochs", type=int, default=10)
@@ -317,22 +324,35 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default="", help="export folder (default models/<kind>) or s3://bucket/prefix registry root")
-    p.add_argument("--version", default="")
+    p.add_argument("--version", default="", help="default (or 'auto'): the UTC date and time of the run's start")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--patience", type=int, default=6)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
-    p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture)")
-    p.add_argument("--checkpoint-uri", default="", help="s3:// prefix mirroring the checkpoints; resumes from it")
+    p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture; path or s3://; 'none')")
+    p.add_argument("--checkpoint-uri", default="",
+                   help="s3:// prefix mirroring the checkpoints; resumes from it (in Batch, default/'auto': "
+                        "<out>/_checkpoints/<kind>/<job id>)")
     p.add_argument("--test-samples", type=int, default=0, help="test lines: synthetic (0: 512), IAM cap (0: all)")
     p.add_argument("--promote", action="store_true", help="after publishing to --out s3://..., run the promotion gate")
     p.add_argument("--force-promote", action="store_true", help="after publishing, promote without the gate")
+    p.add_argument("--promote-mode", choices=["none", "gate", "force"], default="none",
+                   help="the same as a value (for the Batch job's parameter): none | gate (--promote) | force")
     p.add_argument("--precision", choices=["auto", "mixed", "float32"], default="auto",
                    help="auto: mixed_float16 when a GPU is present")
     p.add_argument("--workdir", default="", help="local export folder when --out is s3:// (default /tmp/ocr-train)")
     p.add_argument("--prefetch", type=int, default=2)
     a = p.parse_args(argv)
-    cfg = TrainConfig(**{k: v for k, v in vars(a).items()})
-    print(f"exported to {train(cfg)}")
+    mode = a.__dict__.pop("promote_mode")
+    a.promote, a.force_promote = a.promote or mode == "gate", a.force_promote or mode == "force"
+    # Batch job parameters cannot be left out of the command, so they say 'auto' / 'none' instead
+    a.version = "" if a.version == "auto" else a.version
+    a.checkpoint_uri = "" if a.checkpoint_uri == "auto" else a.checkpoint_uri
+    a.init_from = "" if a.init_from == "none" else a.init_from
+    return TrainConfig(**vars(a))
+
+
+def main(argv: list[str] | None = None) -> None:
+    print(f"exported to {train(parse_args(argv))}")
 
 
 if __name__ == "__main__":

@@ -47,3 +47,43 @@ def test_manifest_without_alphabet_is_refused(store_copy: Path) -> None:
 def test_missing_model_names_the_training_command(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="training.train"):
         ModelStore(tmp_path).load("handwritten")
+
+
+def _local_registry(tmp_path: Path, versions: list[str], latest: str | None) -> Path:
+    """A registry folder: handwritten/<version>/ copies of the shipped model, latest.json naming one."""
+    root = tmp_path / "registry"
+    for v in versions:
+        shutil.copytree(REPO_MODELS / "handwritten", root / "handwritten" / v)
+        path = root / "handwritten" / v / "manifest.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "version": v}))
+    if latest:
+        (root / "handwritten" / "latest.json").write_text(json.dumps({"version": latest}))
+    return root
+
+
+def test_registry_latest_and_pinned_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _local_registry(tmp_path, ["v1", "v2"], latest="v2")
+    monkeypatch.setenv("MODEL_URI", str(root))
+    monkeypatch.delenv("MODEL_VERSION_HANDWRITTEN", raising=False)
+    store = ModelStore()
+    assert store.manifest("handwritten")["version"] == "v2" and store.has("handwritten")
+    assert store.local_dir("lexicon") == REPO_MODELS / "lexicon"  # not a registry kind: baked
+    assert ModelStore(model_uri=str(root), versions={"handwritten": "v1"}).load("handwritten").version == "v1"
+    monkeypatch.setenv("MODEL_VERSION_HANDWRITTEN", "v1")
+    assert ModelStore().manifest("handwritten")["version"] == "v1"
+    assert ModelStore(REPO_MODELS).model_uri is None  # an explicit flat root ignores MODEL_URI
+
+
+@pytest.mark.parametrize("breakage", ["no latest", "unknown version", "version mismatch"])
+def test_registry_problems_fall_back_to_the_baked_model(tmp_path: Path, breakage: str) -> None:
+    root = _local_registry(tmp_path, ["v1"], latest=None if breakage == "no latest" else "v1")
+    if breakage == "unknown version":
+        (root / "handwritten" / "latest.json").write_text(json.dumps({"version": "v7"}))
+    if breakage == "version mismatch":  # the folder says v1, its manifest something else
+        path = root / "handwritten" / "v1" / "manifest.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "version": "v0"}))
+    store = ModelStore(model_uri=str(root))
+    baked = json.loads((REPO_MODELS / "handwritten" / "manifest.json").read_text())["version"]
+    assert store.manifest("handwritten")["version"] == baked
+    status = store.status()["handwritten"]
+    assert status["version"] == baked and status["source"] == str(REPO_MODELS / "handwritten") and status["fallback"]

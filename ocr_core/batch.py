@@ -116,6 +116,8 @@ class BatchRunner:
     def process(self, item: WorkItem) -> Outcome:
         t0 = time.perf_counter()
         ref = item.ref
+        if ref.key.endswith("/"):  # a console "folder" marker, not an upload
+            return Outcome(ref.key, "ignored", error="folder marker")
         try:
             rkey = self.store.result_key(ref.key)
         except ValueError as err:  # outside the input prefix (a misconfigured notification): never loop

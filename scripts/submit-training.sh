@@ -10,7 +10,7 @@
 # if the new model beats it), version = now (UTC). Queue and job definition: --queue/--definition,
 # else $TRAINING_JOB_QUEUE/$TRAINING_JOB_DEFINITION, else the outputs TrainingJobQueueArn and
 # TrainingJobDefinitionArn of the CloudFormation stack --stack (default $STACK_NAME, else "ocr").
-# --out defaults to that stack's ModelUri output. Checkpoints go to <out>/_checkpoints/<kind>/<job id>,
+# --out defaults to that stack's ModelStoreUri output. Checkpoints go to <out>/_checkpoints/<kind>/<job id>,
 # so a retried attempt (Spot reclaim) resumes where the last one stopped.
 set -euo pipefail
 
@@ -51,7 +51,7 @@ stack_output() {  # the value of one output of $stack
 if [ "$dry" = 0 ]; then
   [ -n "$queue" ] || queue=$(stack_output TrainingJobQueueArn)
   [ -n "$definition" ] || definition=$(stack_output TrainingJobDefinitionArn)
-  [ -n "$out" ] || out=$(stack_output ModelUri)
+  [ -n "$out" ] || out=$(stack_output ModelStoreUri)
 fi
 : "${queue:=QUEUE}" "${definition:=DEFINITION}" "${out:=s3://BUCKET/models}"
 

@@ -17,7 +17,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,8 +145,12 @@ class BatchRunner:
         except SourceSuperseded:  # overwritten since the event; the new version has its own event
             return Outcome(ref.key, "superseded", self.store.location(rkey))
         except SourceMissing:
+            # Its own fingerprint: re-uploading the same bytes later must be read, not deduplicated.
+            gone = replace(ref, etag=f"missing:{ref.etag}")
+            if _answers(head, gone.etag):
+                return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status="error")
             err = OcrError("The object was deleted before it could be read.", "source_missing", 404)
-            return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
+            return self._write_answer(rkey, head, self._error_doc(gone, err, {}, t0), ref.key)
         if _answers(head, src.ref.etag):
             return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
         timings = {"read": (time.perf_counter() - t0) * 1000}

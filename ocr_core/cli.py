@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["batch"]:
         return batch_main(argv[1:])
-    p = argparse.ArgumentParser(prog="ocr", description="Read printed and handwritten text from images.")
+    p = argparse.ArgumentParser(prog="ocr", description="Read printed and handwritten text from images.",
+                                epilog="Folders: ocr batch ./in --out ./out (one JSON per image; see ocr batch --help).")
     p.add_argument("images", nargs="+", type=Path, help="JPEG, PNG, TIFF, BMP or WebP files")
     p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default="auto")
     p.add_argument("--engine", choices=["crnn", "tesseract"], default="crnn",
@@ -80,11 +81,17 @@ def batch_main(argv: list[str]) -> int:
         p.error(str(err))
     sources = list(store.list_sources())
     runner = BatchRunner(OcrEngine(), store)
-    counts: dict[str, int] = {}  # ok | error | unchanged (already answered for these bytes)
+    counts: dict[str, int] = {}  # ok | error | unchanged (already answered for these bytes) | failed (no answer)
     errors = 0
     bar = tqdm(sources, desc="ocr batch", unit="image", file=sys.stderr, disable=a.quiet)
     for ref in bar:
-        out = runner.process(WorkItem(ref, a.mode))
+        try:
+            out = runner.process(WorkItem(ref, a.mode))
+        except OSError as err:  # unreadable file or full disk: report, go on with the rest
+            counts["failed"] = counts.get("failed", 0) + 1
+            errors += 1
+            tqdm.write(f"{ref.key}: {err}", file=sys.stderr)
+            continue
         label = "unchanged" if out.status == "duplicate" else out.status
         counts[label] = counts.get(label, 0) + 1
         errors += (out.answer_status or out.status) == "error"

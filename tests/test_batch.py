@@ -326,6 +326,9 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     two = result(st, "incoming/jobs/two keys.ocrjob.json")
     assert two["counts"] == {"ok": 1, "error": 1} and two["mode"] == "printed"
     assert result(st, "incoming/scans/missing.png")["error"] == "source_missing"
+    st.s3.put_object(Bucket=IN, Key="incoming/scans/missing.png", Body=LETTER)  # it turns up later: answered
+    assert drain(app, st) == 1
+    assert cer(LETTER_TXT, result(st, "incoming/scans/missing.png")["text"]) < PRINTED_CER
     assert result(st, "incoming/jobs/bad.ocrjob.json")["error"] == "bad_manifest"
 
 

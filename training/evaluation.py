@@ -35,6 +35,8 @@ def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
         batches, info = iam.test_batches(local_copy(data), batch_size, seed, limit=samples)
         info = {"source": data, **info}
     info.update(id=set_id(batches), lines=sum(len(b.texts) for b in batches))
+    if not info["lines"]:
+        raise ValueError(f"the test split of {data} has no usable lines")
     return batches, info
 
 

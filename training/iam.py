@@ -134,7 +134,7 @@ def samples(items: list[tuple[Path, str]], seed: int, repeat: bool) -> Iterator[
 def splits(root: Path, seed: int) -> tuple[dict[str, list[tuple[Path, str]]], str]:
     """The train/val/test items of an IAM folder and the split's name; tiny sets get a sample split."""
     parts, how = split_items(root, read_index(root))
-    if not parts["train"] or not parts["val"]:  # tiny datasets: fall back to a sample split
+    if not parts["train"] or not parts["val"] or not parts["test"]:  # tiny datasets: fall back to a sample split
         rng = random.Random(seed)
         items = parts["train"] + parts["val"] + parts["test"] or read_index(root)
         rng.shuffle(items)

@@ -1,0 +1,171 @@
+"""Turn an API Gateway request into the images to read and the mode to read them in.
+
+Accepted bodies (all routes):
+- `multipart/form-data` with a file field `image` (batch: one or more `images` or `image`
+  fields) and an optional `mode` field — what `curl -F`, Python `requests(files=...)` and a
+  browser's `FormData` send;
+- a raw `image/*` (or `application/octet-stream`) body, with `?mode=` and `?filename=`;
+- JSON `{"image": "<base64>", "filename": ..., "mode": ...}` or `{"s3_key": "uploads/..."}`
+  (batch: `{"images": [ {...}, ... ], "mode": ...}`).
+HTTP APIs base64-encode binary bodies (`isBase64Encoded`); both forms are handled here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError
+from python_multipart import create_form_parser
+from python_multipart.exceptions import FormParserError
+
+MODES = ("printed", "handwritten", "auto")
+UPLOAD_PREFIX = "uploads/"
+
+
+@dataclass
+class ImageInput:
+    filename: str
+    data: bytes | None  # None when `error` says why this entry could not be read
+    error: ApiError | None = None
+
+
+@dataclass
+class OcrRequest:
+    images: list[ImageInput]
+    mode: str
+
+
+def body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "bad_body", "the request body is marked base64 but is not valid base64") from None
+    else:
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if len(data) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large",
+                       f"the request body is {len(data):,} bytes; the limit is {MAX_BODY_BYTES:,}. "
+                       "For larger images POST /api/uploads, PUT the file to the returned URL, then send {\"s3_key\": ...}")
+    return data
+
+
+def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "auto") -> OcrRequest:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    query = event.get("queryStringParameters") or {}
+    content_type = headers.get("content-type", "").strip()
+    data = body_bytes(event)
+    if not data:
+        raise ApiError(400, "empty_body", "the request has no body; send an image as multipart/form-data field "
+                       "'image', as a raw image/* body, or as JSON {\"image\": \"<base64>\"}")
+    media = content_type.split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        images, fields = _multipart(content_type, data, batch)
+        mode = fields.get("mode") or query.get("mode") or default_mode
+    elif media == "application/json":
+        images, mode = _json(data, batch)
+        mode = mode or query.get("mode") or default_mode
+    elif media.startswith("image/") or media == "application/octet-stream":
+        images = [ImageInput(query.get("filename") or "image", data)]
+        mode = query.get("mode") or default_mode
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/* or application/json")
+    if mode not in MODES:
+        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if batch and len(images) > MAX_BATCH_IMAGES:
+        raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
+    return OcrRequest(images, mode)
+
+
+def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageInput], dict[str, str]]:
+    fields: dict[str, str] = {}
+    files: list[tuple[str, ImageInput]] = []
+
+    def on_field(field: Any) -> None:
+        fields[field.field_name.decode()] = (field.value or b"").decode("utf-8", "replace")
+
+    def on_file(file: Any) -> None:
+        file.file_object.seek(0)
+        name = (file.file_name or b"image").decode("utf-8", "replace")
+        files.append((file.field_name.decode(), ImageInput(name, file.file_object.read())))
+
+    try:
+        parser = create_form_parser({"Content-Type": content_type}, on_field, on_file,
+                                    config={"MAX_MEMORY_FILE_SIZE": MAX_BODY_BYTES + 1})  # keep files in memory
+        parser.write(data)
+        parser.finalize()
+    except (FormParserError, ValueError) as err:
+        raise ApiError(400, "bad_multipart", f"the multipart/form-data body could not be parsed: {err}") from None
+    wanted = ("images", "image") if batch else ("image",)
+    images = [img for field, img in files if field in wanted]
+    if not images:
+        seen = sorted({f for f, _ in files} | set(fields))
+        raise ApiError(400, "missing_image", f"no file in field {' or '.join(repr(w) for w in wanted)}"
+                       + (f"; the request has fields {', '.join(repr(s) for s in seen)}" if seen else ""))
+    if not batch and len(images) > 1:
+        raise ApiError(400, "too_many_images", "this route reads one image; use POST /api/ocr/batch for several")
+    return images, fields
+
+
+def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
+    import json
+
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
+    mode = body.get("mode")
+    if batch and "images" in body:
+        entries = body["images"]
+        if not isinstance(entries, list) or not entries:
+            raise ApiError(400, "missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
+        return [_json_entry(e, i, lenient=True) for i, e in enumerate(entries)], mode
+    if "image" not in body and "s3_key" not in body:
+        raise ApiError(400, "missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
+                       + (' or "images" (a list)' if batch else ""))
+    return [_json_entry(body, 0, lenient=False)], mode
+
+
+def _json_entry(entry: Any, index: int, lenient: bool) -> ImageInput:
+    """One JSON image; in a batch (`lenient`) a bad entry becomes that entry's error, not the request's."""
+    try:
+        if not isinstance(entry, dict):
+            raise ApiError(400, "missing_image", f'images[{index}] must be an object with "image" or "s3_key"')
+        if "s3_key" in entry:
+            key = str(entry["s3_key"])
+            return ImageInput(str(entry.get("filename") or os.path.basename(key)), read_upload(key))
+        if not isinstance(entry.get("image"), str):
+            raise ApiError(400, "missing_image", '"image" must be a base64 string')
+        try:
+            data = base64.b64decode(entry["image"].split(",", 1)[-1] if entry["image"].startswith("data:") else entry["image"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "bad_base64", '"image" is not valid base64') from None
+        return ImageInput(str(entry.get("filename") or f"image-{index}"), data)
+    except ApiError as err:
+        if not lenient:
+            raise
+        return ImageInput(str(entry.get("filename") if isinstance(entry, dict) else "") or f"image-{index}", None, err)
+
+
+def read_upload(key: str) -> bytes:
+    """Bytes of an image uploaded through POST /api/uploads (only that prefix is readable)."""
+    if not key.startswith(UPLOAD_PREFIX) or ".." in key:
+        raise ApiError(400, "bad_s3_key", f"s3_key must be a key returned by POST /api/uploads (starting with {UPLOAD_PREFIX!r})")
+    bucket = os.environ.get("UPLOAD_BUCKET")
+    if not bucket:
+        raise ApiError(400, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
+    s3 = boto3.client("s3")
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        raise ApiError(404, "upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
+    return bytes(obj["Body"].read())

@@ -1,0 +1,125 @@
+"""What every HTTP function of the OCR API shares: the resolver, JSON errors, CORS, limits.
+
+This module ships in the Lambda layer built from `layers/common/` (zip functions: health,
+uploads) and is copied into the engine's container image (OCR functions), so all routes answer
+errors the same way: `{"error": code, "message": ..., "request_id": ...}`, never a stack trace.
+It needs no TensorFlow and no numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+APP_VERSION = "0.1.0"  # equals ocr_core.__version__ (tests/test_api.py checks it)
+SERVICE = "serverless-ocr"
+
+# API Gateway -> Lambda carries at most 6 MB of event, so ~4.4 MB of base64-encoded image.
+MAX_BODY_BYTES = int(os.environ.get("OCR_API_MAX_BODY_BYTES", str(4_400_000)))
+MAX_BATCH_IMAGES = int(os.environ.get("OCR_API_MAX_BATCH_IMAGES", "10"))
+
+# The routes of the whole API (all functions), for 405 answers and the OpenAPI check.
+ROUTES: dict[str, set[str]] = {
+    "/api/health": {"GET"},
+    "/api/uploads": {"POST"},
+    "/api/ocr": {"POST"},
+    "/api/ocr/handwritten": {"POST"},
+    "/api/ocr/batch": {"POST"},
+}
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="ServerlessOCR", service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+class ApiError(Exception):
+    """A request the API refuses: becomes `{"error": code, "message": ...}` with `status`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def request_id(app: APIGatewayHttpResolver) -> str:
+    return str(app.current_event.request_context.request_id or "")
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=json.dumps(body, ensure_ascii=False))
+
+
+def error_response(app: APIGatewayHttpResolver, status: int, code: str, message: str) -> Response:
+    return json_response(status, {"error": code, "message": message, "request_id": request_id(app)})
+
+
+def json_body(app: APIGatewayHttpResolver) -> Any:
+    """The request's JSON body; a 400 `bad_json` error if it is not JSON."""
+    try:
+        return json.loads(app.current_event.decoded_body or "null")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    """An HTTP API (payload 2.0) resolver with CORS and JSON errors for every failure."""
+    origin = os.environ.get("CORS_ALLOW_ORIGIN", "*")
+    app = APIGatewayHttpResolver(cors=CORSConfig(allow_origin=origin, max_age=600, allow_headers=["Content-Type"]))
+
+    @app.exception_handler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        logger.info("request refused", extra={"error": err.code, "status": err.status})
+        return error_response(app, err.status, err.code, err.message)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        path, method = app.current_event.path, app.current_event.http_method
+        allowed = ROUTES.get(path.rstrip("/") or "/")
+        if allowed:
+            resp = error_response(app, 405, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(sorted(allowed))}")
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+            return resp
+        return error_response(app, 404, "not_found", f"no route {method} {path}; routes: " +
+                              ", ".join(f"{m} {p}" for p, ms in ROUTES.items() for m in sorted(ms)))
+
+    @app.exception_handler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(app, 500, "internal_error", "the service failed to process this request; retry, or report the request_id")
+
+    return app
+
+
+# ---------------------------------------------------------------------- models (no TensorFlow)
+_S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
+
+
+def model_versions(root: str | None = None, kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[str, str]:
+    """Version of each model in the store the OCR functions load from (manifest.json per model).
+
+    Reads `<root>/<kind>/manifest.json` from a folder or an `s3://bucket/prefix`; a model that
+    cannot be read is reported as "unavailable" so health never fails on it.
+    """
+    root = root or os.environ.get("OCR_MODEL_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "models")
+    versions: dict[str, str] = {}
+    match = _S3_URI.match(root)
+    s3 = boto3.client("s3") if match else None
+    for kind in kinds:
+        try:
+            if match and s3 is not None:
+                key = f"{match.group(2).rstrip('/')}/{kind}/manifest.json".lstrip("/")
+                manifest = json.loads(s3.get_object(Bucket=match.group(1), Key=key)["Body"].read())
+            else:
+                with open(os.path.join(root, kind, "manifest.json"), encoding="utf-8") as f:
+                    manifest = json.load(f)
+            versions[kind] = str(manifest.get("version", "unknown"))
+        except Exception:  # noqa: BLE001 - health reports, never raises
+            versions[kind] = "unavailable"
+    return versions

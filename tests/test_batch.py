@@ -9,9 +9,12 @@ notifications, conditional writes, object versions) is moto's real server behavi
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +27,7 @@ from urllib.parse import unquote_plus
 import boto3
 import numpy as np
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from PIL import Image
 
@@ -330,6 +334,60 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     assert drain(app, st) == 1
     assert cer(LETTER_TXT, result(st, "incoming/scans/missing.png")["text"]) < PRINTED_CER
     assert result(st, "incoming/jobs/bad.ocrjob.json")["error"] == "bad_manifest"
+
+
+def find_rie() -> str | None:
+    """The Lambda Runtime Interface Emulator binary: $AWS_LAMBDA_RIE, PATH, or the one SAM CLI ships."""
+    found = os.environ.get("AWS_LAMBDA_RIE") or shutil.which("aws-lambda-rie")
+    if not found:
+        pattern = str(ROOT.parent / "*" / "lib" / "python3*" / "site-packages" / "samcli" / "local" / "rapid" / "aws-lambda-rie-x86_64")
+        found = next(iter(sorted(glob.glob(pattern))), None)
+    return found
+
+
+def test_handler_under_the_lambda_runtime_interface_emulator(stack: SimpleNamespace, tmp_path: Path) -> None:
+    """The container entry point for real: awslambdaric runs `functions.batch.app.handler` under the RIE."""
+    rie = find_rie()
+    if not rie:
+        pytest.skip("aws-lambda-rie not found (set AWS_LAMBDA_RIE or install SAM CLI)")
+    st = stack
+    notify(st)
+    st.s3.put_object(Bucket=IN, Key="incoming/rie/letter 1+1.png", Body=LETTER)
+    st.s3.put_object(Bucket=IN, Key="incoming/rie/broken.png", Body=b"\x89PNG\r\n\x1a\n broken")
+    msgs = []
+    while batch := receive(st, wait=1):
+        msgs += batch
+    poison = st.sqs.send_message(QueueUrl=st.queue, MessageBody='{"not": "an S3 event"}')["MessageId"]
+    msgs += receive(st, wait=1)
+    assert len(msgs) == 4  # test event, two uploads, the poison message
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_LAMBDA_FUNCTION_TIMEOUT": "600", "OCR_WARM_UP": "0"}
+    log = open(tmp_path / "rie.log", "wb")
+    proc = subprocess.Popen([rie, "--log-level", "error", "--runtime-interface-emulator-address", f"127.0.0.1:{ports[0]}",
+                             "--runtime-api-address", f"127.0.0.1:{ports[1]}",
+                             sys.executable, "-m", "awslambdaric", "functions.batch.app.handler"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{ports[0]}/2015-03-31/functions/function/invocations"
+        for _ in range(100):
+            try:
+                resp = requests.post(url, json=lambda_event(msgs, st.arn), timeout=300)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert resp.status_code == 200, resp.text
+        assert resp.json() == {"batchItemFailures": [{"itemIdentifier": poison}]}, (tmp_path / "rie.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+    assert cer(LETTER_TXT, result(st, "incoming/rie/letter 1+1.png")["text"]) < PRINTED_CER
+    assert result(st, "incoming/rie/broken.png")["status"] == "error"
 
 
 def test_sam_events_parse_to_the_decoded_key(app: Any) -> None:

@@ -17,7 +17,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -146,11 +146,13 @@ class BatchRunner:
             return Outcome(ref.key, "superseded", self.store.location(rkey))
         except SourceMissing:
             # Its own fingerprint: re-uploading the same bytes later must be read, not deduplicated.
-            gone = replace(ref, etag=f"missing:{ref.etag}")
-            if _answers(head, gone.etag):
+            gone = f"missing:{ref.etag}"
+            if _answers(head, gone):
                 return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status="error")
             err = OcrError("The object was deleted before it could be read.", "source_missing", 404)
-            return self._write_answer(rkey, head, self._error_doc(gone, err, {}, t0), ref.key)
+            doc = self._error_doc(ref, err, {}, t0)
+            doc["source"]["fingerprint"] = gone
+            return self._write_answer(rkey, head, doc, ref.key)
         if _answers(head, src.ref.etag):
             return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
         timings = {"read": (time.perf_counter() - t0) * 1000}
@@ -177,8 +179,8 @@ class BatchRunner:
         return self._write_answer(rkey, head, doc, ref.key)
 
     def choose_mode(self, src: Source, forced: str | None = None) -> tuple[str, str]:
-        """Per upload: job manifest, then object metadata, then tag, then folder (`handwritten/...`), then default."""
-        candidates: list[tuple[str | None, str]] = [(forced, "job"), (src.metadata.get(MODE_KEY), "metadata")]
+        """Per upload: forced (job manifest, `ocr batch --mode`), object metadata, tag, folder (`handwritten/...`), default."""
+        candidates: list[tuple[str | None, str]] = [(forced, "forced"), (src.metadata.get(MODE_KEY), "metadata")]
         for value, where in candidates:
             if value:
                 return _valid_mode(value, where), where

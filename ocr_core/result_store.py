@@ -211,8 +211,7 @@ class S3Store:
         kwargs: dict[str, Any] = {
             "Bucket": self.results_bucket, "Key": key, "ContentType": "application/json; charset=utf-8",
             "Body": json.dumps(doc, ensure_ascii=False, indent=1).encode(), "Metadata": doc_meta(doc),
-            "ServerSideEncryption": "AES256",
-        }
+        }  # encryption: the bucket default (SSE-S3 in the template, or the owner's KMS key)
         if tags:
             kwargs["Tagging"] = "&".join(f"{quote(k)}={quote(v)}" for k, v in tags.items())
         if if_match:

@@ -2,7 +2,8 @@
 # One entry point for a fresh machine: installs what is missing, then runs the asked job.
 #   ./dev.sh demo [IMAGE...]   set up, then OCR the sample images with the shipped models
 #   ./dev.sh test [PYTEST ARGS] set up, then run the test suite (what CI runs)
-#   ./dev.sh setup             only set up (.venv with pinned packages, system packages)
+#   ./dev.sh serve [--port N]  set up, then serve the HTTP API on 127.0.0.1:3000 (functions under the Lambda RIE)
+#   ./dev.sh setup             only set up (.venv + .venv-sam with pinned packages, system packages)
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${VENV:-.venv}
@@ -20,7 +21,7 @@ apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and 
 }
 
 setup() {
-  apt_install tesseract-ocr tesseract-ocr-eng $(grep -v '^#' training/apt-packages.txt)
+  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs $(grep -v '^#' training/apt-packages.txt)
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want
   want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16)
@@ -31,7 +32,18 @@ setup() {
     "$VENV/bin/pip" install -q --no-deps -e .
     echo "$want" > "$stamp"
   fi
+  # aws-sam-cli (sam validate --lint, and the Lambda Runtime Interface Emulator its wheel ships) in
+  # its own venv: its exact pins (click, Flask, boto3) conflict with the runtime set.
+  local sam_stamp=".venv-sam/.installed" sam_want
+  sam_want=$(cat requirements/sam.txt requirements/sam-constraints.txt | sha256sum | cut -c1-16)
+  if [ "$(cat "$sam_stamp" 2>/dev/null)" != "$sam_want" ]; then
+    echo ">> installing aws-sam-cli into .venv-sam (pinned by requirements/sam-constraints.txt)"
+    [ -x .venv-sam/bin/python ] || "$PY" -m venv .venv-sam
+    .venv-sam/bin/pip install -q -c requirements/sam-constraints.txt -r requirements/sam.txt
+    echo "$sam_want" > "$sam_stamp"
+  fi
 }
+export SAM_CLI_TELEMETRY=0
 
 job=${1:-demo}; shift || true
 case "$job" in
@@ -40,8 +52,11 @@ case "$job" in
     setup
     if [ $# -eq 0 ]; then set -- samples/printed-letter.png samples/handwritten-note.png; fi
     "$VENV/bin/ocr" --mode auto "$@" ;;
+  serve)
+    setup
+    exec "$VENV/bin/python" -m functions.local_api "$@" ;;
   test)
     setup
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" ;;
-  *) echo "usage: $0 demo [IMAGE...] | test [PYTEST ARGS] | setup" >&2; exit 2 ;;
+  *) echo "usage: $0 demo [IMAGE...] | serve [--port N] | test [PYTEST ARGS] | setup" >&2; exit 2 ;;
 esac

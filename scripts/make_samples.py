@@ -57,6 +57,10 @@ def main() -> None:
     hand = elastic(hand, random.Random(3), alpha=60, sigma=6)
     cv2.imwrite(str(OUT / "handwritten-note.png"), to_paper(hand, rng, -2.0))
     (OUT / "handwritten-note.txt").write_text("\n".join(HANDWRITTEN) + "\n")
+    word = page(["Tuesday"], "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 48, 1.8)  # one word: API latency
+    word = elastic(word, random.Random(5), alpha=60, sigma=6)
+    cv2.imwrite(str(OUT / "handwritten-word.png"), to_paper(word, np.random.default_rng(11), 0.5))
+    (OUT / "handwritten-word.txt").write_text("Tuesday\n")
 
 
 if __name__ == "__main__":

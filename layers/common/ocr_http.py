@@ -101,25 +101,33 @@ def make_resolver() -> APIGatewayHttpResolver:
 _S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
-def model_versions(root: str | None = None, kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[str, str]:
-    """Version of each model in the store the OCR functions load from (manifest.json per model).
+def _read(uri: str) -> dict[str, Any]:
+    match = _S3_URI.match(uri)
+    if match:
+        body = boto3.client("s3").get_object(Bucket=match.group(1), Key=match.group(2))["Body"].read()
+        return dict(json.loads(body))
+    with open(uri, encoding="utf-8") as f:
+        return dict(json.load(f))
 
-    Reads `<root>/<kind>/manifest.json` from a folder or an `s3://bucket/prefix`; a model that
-    cannot be read is reported as "unavailable" so health never fails on it.
+
+def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[str, str]:
+    """The model version each OCR function serves, read without loading any model.
+
+    With `MODEL_URI` (the registry, see training/registry.py) it is the version `latest.json`
+    names; without a promoted version the functions use the model baked into their image
+    ("image"). Otherwise it is the manifest in `OCR_MODEL_DIR` (default: the repo's models/).
+    Health reports, never fails: an unreadable store gives "unavailable".
     """
-    root = root or os.environ.get("OCR_MODEL_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "models")
+    registry = os.environ.get("MODEL_URI", "").rstrip("/")
+    folder = os.environ.get("OCR_MODEL_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
     versions: dict[str, str] = {}
-    match = _S3_URI.match(root)
-    s3 = boto3.client("s3") if match else None
     for kind in kinds:
         try:
-            if match and s3 is not None:
-                key = f"{match.group(2).rstrip('/')}/{kind}/manifest.json".lstrip("/")
-                manifest = json.loads(s3.get_object(Bucket=match.group(1), Key=key)["Body"].read())
+            if registry:
+                versions[kind] = str(_read(f"{registry}/{kind}/latest.json")["version"])
             else:
-                with open(os.path.join(root, kind, "manifest.json"), encoding="utf-8") as f:
-                    manifest = json.load(f)
-            versions[kind] = str(manifest.get("version", "unknown"))
-        except Exception:  # noqa: BLE001 - health reports, never raises
-            versions[kind] = "unavailable"
+                versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))
+        except Exception as err:  # noqa: BLE001 - health reports, never raises
+            no_pointer = registry and getattr(err, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404")
+            versions[kind] = "image" if no_pointer else "unavailable"
     return versions

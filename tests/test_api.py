@@ -1,0 +1,226 @@
+"""The HTTP API end to end: the functions run under the real Lambda Runtime Interface Emulator
+(functions/local_api.py), S3 is a moto server on 127.0.0.1, the images are the repo's samples
+read by the shipped models. Clients are the README's own curl, Python and JavaScript examples.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from functions.local_api import LocalApi, find_rie, route_for
+from ocr_core.metrics import cer
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+EVENTS = REPO / "events"
+BUCKET = "ocr-uploads-test"
+
+
+def expected(name: str) -> str:
+    return (SAMPLES / f"{name}.txt").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def api(moto_endpoint: str) -> Any:
+    """The local API (all template functions under the RIE) wired to the moto server."""
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "UPLOAD_BUCKET": BUCKET}
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        s3.create_bucket(Bucket=BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    with LocalApi(port=0, env=env) as local:
+        local.s3 = s3
+        yield local
+
+
+def post(api: Any, path: str, **kwargs: Any) -> requests.Response:
+    return requests.post(api.url + path, timeout=120, **kwargs)
+
+
+# ----------------------------------------------------------------------------- events/ under the RIE
+def invoke_event(api: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST events/<name>.json straight to the emulator of the function its route belongs to."""
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    method, path = event["routeKey"].split(" ", 1)
+    fn, _ = route_for(api.functions, method, path)
+    url = f"http://127.0.0.1:{fn.port}/2015-03-31/functions/function/invocations"
+    reply = requests.post(url, data=json.dumps(event), timeout=120).json()
+    assert "statusCode" in reply, reply
+    return reply, json.loads(reply["body"])
+
+
+def test_every_event_file_is_current() -> None:
+    """events/ is what scripts/make_events_api.py writes (so the samples and the events agree)."""
+    import scripts.make_events_api as make
+
+    for name, event in make.all_events().items():
+        assert json.loads((EVENTS / f"{name}.json").read_text()) == json.loads(json.dumps(event)), name
+
+
+def test_events_under_the_rie(api: Any) -> None:
+    api.s3.put_object(Bucket=BUCKET, Key="uploads/example/handwritten-note.png", Body=(SAMPLES / "handwritten-note.png").read_bytes())
+    results = {name.stem: invoke_event(api, name.stem) for name in sorted(EVENTS.glob("api-*.json"))}
+    assert set(results) >= {"api-health", "api-ocr-multipart", "api-ocr-raw-image", "api-ocr-json-base64",
+                            "api-ocr-s3-key", "api-ocr-handwritten-multipart", "api-ocr-batch-multipart", "api-uploads"}
+    reply, health = results["api-health"]
+    assert reply["statusCode"] == 200 and health["status"] == "ok" and health["models"]["handwritten"] != "unavailable"
+    for name in ("api-ocr-multipart", "api-ocr-raw-image"):
+        reply, body = results[name]
+        assert reply["statusCode"] == 200, body
+        assert cer(expected("printed-letter"), body["text"]) < 0.08, body["text"]
+        assert body["filename"] == "printed-letter.png" and body["lines"][0]["box"] and body["lines"][0]["words"]
+    reply, body = results["api-ocr-json-base64"]
+    assert reply["statusCode"] == 200 and body["mode"] == "handwritten" and cer("Tuesday", body["text"]) < 0.3, body
+    for name in ("api-ocr-s3-key", "api-ocr-handwritten-multipart"):
+        reply, body = results[name]
+        assert reply["statusCode"] == 200 and body["mode_used"] == "handwritten", body
+        assert cer(expected("handwritten-note"), body["text"]) < 0.3, body["text"]
+    reply, body = results["api-ocr-batch-multipart"]
+    assert [r["filename"] for r in body["results"]] == ["handwritten-word.png", "not-an-image.png", "printed-letter.png"]
+    assert body["results"][1]["error"] == "unsupported_format" and body["results"][1]["status"] == 415
+    assert cer("Tuesday", body["results"][0]["text"]) < 0.3
+    assert cer(expected("printed-letter"), body["results"][2]["text"]) < 0.08
+    assert body["count"] == 3 and body["failed"] == 1
+    reply, body = results["api-uploads"]
+    assert reply["statusCode"] == 201 and body["s3_key"].startswith("uploads/") and BUCKET in body["upload_url"]
+
+
+# ----------------------------------------------------------------------------- README examples
+def readme_block(lang: str, marker: str) -> str:
+    """The README code block in `lang` that contains `marker` (the docs are what we test)."""
+    blocks = re.findall(rf"```{lang}\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    found = [b for b in blocks if marker in b]
+    assert found, f"README has no {lang} block with {marker!r}"
+    return found[0]
+
+
+def at(api: Any, code: str) -> str:
+    return code.replace("http://127.0.0.1:3000", api.url)
+
+
+def test_readme_curl_examples(api: Any) -> None:
+    lines = at(api, readme_block("bash", "curl -s -F")).strip().splitlines()
+    bodies = [json.loads(subprocess.run(["bash", "-c", cmd], cwd=REPO, capture_output=True, text=True,
+                                        timeout=120, check=True).stdout) for cmd in lines]
+    assert len(bodies) == 3
+    assert bodies[0]["mode"] == "handwritten" and cer(expected("handwritten-note"), bodies[0]["text"]) < 0.3, bodies[0]
+    assert bodies[1]["mode"] == "printed" and cer(expected("printed-letter"), bodies[1]["text"]) < 0.08, bodies[1]
+    assert [r["filename"] for r in bodies[2]["results"]] == ["printed-letter.png", "handwritten-note.png"]
+    assert cer(expected("handwritten-note"), bodies[2]["results"][1]["text"]) < 0.3
+
+
+def test_readme_python_example(api: Any) -> None:
+    code = at(api, readme_block("python", "requests.post"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert cer(expected("handwritten-note"), out.strip()) < 0.3, out
+
+
+def test_readme_javascript_example(api: Any) -> None:
+    node = shutil.which("node")
+    assert node, "node is needed for the JavaScript example test (./dev.sh installs nodejs)"
+    code = at(api, readme_block("javascript", "FormData"))
+    script = code + """
+const fs = require("fs");
+ocr(new Blob([fs.readFileSync("samples/handwritten-note.png")], {type: "image/png"}), "handwritten")
+  .then(r => console.log(JSON.stringify(r)), e => { console.error(e); process.exit(1); });
+"""
+    out = subprocess.run([node, "-e", script], cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+    body = json.loads(out)
+    assert cer(expected("handwritten-note"), body["text"]) < 0.3, body
+
+
+# ----------------------------------------------------------------------------- body formats
+def test_body_formats_agree(api: Any) -> None:
+    """multipart, raw image/* and JSON base64 give the same reading of the same image."""
+    data = (SAMPLES / "handwritten-word.png").read_bytes()
+    texts = [
+        post(api, "/api/ocr", files={"image": ("w.png", data)}, data={"mode": "handwritten"}).json()["text"],
+        post(api, "/api/ocr?mode=handwritten", data=data, headers={"Content-Type": "image/png"}).json()["text"],
+        post(api, "/api/ocr", json={"image": base64.b64encode(data).decode(), "mode": "handwritten"}).json()["text"],
+        post(api, "/api/ocr", json={"image": "data:image/png;base64," + base64.b64encode(data).decode(), "mode": "handwritten"}).json()["text"],
+        post(api, "/api/ocr/handwritten", files={"image": ("w.png", data)}, data={"mode": "printed"}).json()["text"],
+    ]
+    assert len(set(texts)) == 1 and cer("Tuesday", texts[0]) < 0.3, texts
+
+
+def test_upload_then_ocr_by_key(api: Any) -> None:
+    up = post(api, "/api/uploads", json={"filename": "my scan (1).png", "content_type": "image/png"})
+    assert up.status_code == 201, up.text
+    ticket = up.json()
+    put = requests.put(ticket["upload_url"], data=(SAMPLES / "printed-letter.png").read_bytes(), headers=ticket["headers"], timeout=30)
+    assert put.status_code == 200, put.text
+    body = post(api, "/api/ocr", json={"s3_key": ticket["s3_key"], "mode": "printed"}).json()
+    assert cer(expected("printed-letter"), body["text"]) < 0.08, body
+    batch = post(api, "/api/ocr/batch", json={"images": [{"s3_key": ticket["s3_key"]}, {"image": "***"}]}).json()
+    assert cer(expected("printed-letter"), batch["results"][0]["text"]) < 0.08
+    assert batch["results"][1]["error"] == "bad_base64" and batch["failed"] == 1
+
+
+def test_health_and_cors(api: Any) -> None:
+    health = requests.get(api.url + "/api/health", timeout=30)
+    assert health.status_code == 200 and health.json()["version"] == __import__("ocr_core").__version__
+    pre = requests.options(api.url + "/api/ocr", headers={"Origin": "https://app.example.com",
+                                                          "Access-Control-Request-Method": "POST"}, timeout=30)
+    assert pre.status_code == 204 and pre.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example.com")
+    res = post(api, "/api/ocr", headers={"Origin": "https://app.example.com", "Content-Type": "image/png"},
+               data=(SAMPLES / "handwritten-word.png").read_bytes())
+    assert res.status_code == 200 and res.headers.get("Access-Control-Allow-Origin")
+
+
+# ----------------------------------------------------------------------------- bad requests
+BAD_REQUESTS = [
+    # (name, method, path, requests kwargs, status, error code)
+    ("missing file", "POST", "/api/ocr", {"data": {"mode": "auto"}, "files": {"other": ("x.txt", b"x")}}, 400, "missing_image"),
+    ("wrong field", "POST", "/api/ocr", {"files": {"file": ("n.png", (SAMPLES / "handwritten-word.png").read_bytes())}}, 400, "missing_image"),
+    ("bad mode", "POST", "/api/ocr", {"files": {"image": ("n.png", b"x")}, "data": {"mode": "cursive"}}, 422, "bad_mode"),
+    ("empty body", "POST", "/api/ocr", {"headers": {"Content-Type": "image/png"}}, 400, "empty_body"),
+    ("non-image", "POST", "/api/ocr", {"files": {"image": ("doc.png", b"%PDF-1.7 not an image")}}, 415, "unsupported_format"),
+    ("truncated image", "POST", "/api/ocr", {"data": (SAMPLES / "handwritten-word.png").read_bytes()[:300],
+                                            "headers": {"Content-Type": "image/png"}}, 422, "corrupt_image"),
+    ("bad base64", "POST", "/api/ocr", {"json": {"image": "not base64!!"}}, 400, "bad_base64"),
+    ("bad json", "POST", "/api/ocr", {"data": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
+    ("json without image", "POST", "/api/ocr", {"json": {"mode": "auto"}}, 400, "missing_image"),
+    ("form-urlencoded", "POST", "/api/ocr", {"data": {"image": "abc"}}, 415, "unsupported_media_type"),
+    ("unknown key", "POST", "/api/ocr", {"json": {"s3_key": "uploads/none/x.png"}}, 404, "upload_not_found"),
+    ("key outside uploads", "POST", "/api/ocr", {"json": {"s3_key": "results/x.json"}}, 400, "bad_s3_key"),
+    ("oversized body", "POST", "/api/ocr", {"data": b"\x89PNG" + b"0" * 4_500_000, "headers": {"Content-Type": "image/png"}}, 413, "payload_too_large"),
+    ("too many images", "POST", "/api/ocr/batch", {"files": [("images", (f"{i}.png", b"x")) for i in range(11)]}, 413, "too_many_images"),
+    ("two images on /api/ocr", "POST", "/api/ocr", {"files": [("image", ("a.png", b"x")), ("image", ("b.png", b"y"))]}, 400, "too_many_images"),
+    ("unknown route", "GET", "/api/nothing", {}, 404, "not_found"),
+    ("wrong method", "GET", "/api/ocr", {}, 405, "method_not_allowed"),
+    ("wrong method on health", "POST", "/api/health", {}, 405, "method_not_allowed"),
+    ("bad upload type", "POST", "/api/uploads", {"json": {"content_type": "application/pdf"}}, 415, "unsupported_media_type"),
+]
+
+
+@pytest.mark.parametrize("name,method,path,kwargs,status,code", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+def test_bad_requests(api: Any, name: str, method: str, path: str, kwargs: dict, status: int, code: str) -> None:
+    res = requests.request(method, api.url + path, timeout=60, **kwargs)
+    assert res.status_code == status, res.text
+    body = res.json()
+    assert body["error"] == code and body["message"] and body["request_id"], body
+    assert "Traceback" not in res.text
+
+
+def test_body_over_the_lambda_payload_limit(api: Any) -> None:
+    """Over 6 MB of event, API Gateway itself answers 413 (the function never runs)."""
+    res = post(api, "/api/ocr", data=b"0" * 5_000_000, headers={"Content-Type": "image/png"})
+    assert res.status_code == 413
+
+
+def test_rie_is_the_real_emulator() -> None:
+    assert Path(find_rie()).name.startswith("aws-lambda-rie")

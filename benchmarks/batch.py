@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV_EVAL = ROOT.parent / "shared" / "dev-eval"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
-BATCH_SIZE = 5  # template-fragment.yaml: BatchSize
+BATCH_SIZE = 5  # template.yaml: BatchFunction BatchSize
 
 
 def mixed_images() -> list[tuple[str, bytes, str, str]]:

@@ -131,7 +131,7 @@ class S3Store:
 
     @classmethod
     def from_env(cls, input_bucket: str, client: Any = None) -> S3Store:
-        """Configuration of the Lambda function (see functions/batch/template-fragment.yaml)."""
+        """Configuration of the Lambda function (see BatchFunction in template.yaml)."""
         return cls(input_bucket, os.environ.get("RESULTS_BUCKET") or None,
                    input_prefix=os.environ.get("INPUT_PREFIX", "incoming/"),
                    results_prefix=os.environ.get("RESULTS_PREFIX", "results/"), client=client)

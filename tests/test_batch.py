@@ -9,11 +9,9 @@ notifications, conditional writes, object versions) is moto's real server behavi
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +29,7 @@ import requests
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from functions.local_api import find_rie
 from ocr_core.metrics import cer
 from ocr_core.result_store import check_separation, mirror_key
 
@@ -336,20 +335,9 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     assert result(st, "incoming/jobs/bad.ocrjob.json")["error"] == "bad_manifest"
 
 
-def find_rie() -> str | None:
-    """The Lambda Runtime Interface Emulator binary: $AWS_LAMBDA_RIE, PATH, or the one SAM CLI ships."""
-    found = os.environ.get("AWS_LAMBDA_RIE") or shutil.which("aws-lambda-rie")
-    if not found:
-        pattern = str(ROOT.parent / "*" / "lib" / "python3*" / "site-packages" / "samcli" / "local" / "rapid" / "aws-lambda-rie-x86_64")
-        found = next(iter(sorted(glob.glob(pattern))), None)
-    return found
-
-
 def test_handler_under_the_lambda_runtime_interface_emulator(stack: SimpleNamespace, tmp_path: Path) -> None:
     """The container entry point for real: awslambdaric runs `functions.batch.app.handler` under the RIE."""
-    rie = find_rie()
-    if not rie:
-        pytest.skip("aws-lambda-rie not found (set AWS_LAMBDA_RIE or install SAM CLI)")
+    rie = find_rie()  # .venv-sam's (./dev.sh setup installs it); fails loudly if missing
     st = stack
     notify(st)
     st.s3.put_object(Bucket=IN, Key="incoming/rie/letter 1+1.png", Body=LETTER)

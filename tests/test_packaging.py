@@ -1,0 +1,110 @@
+"""What `sam build` would need, checked without Docker: the template lints, every Dockerfile COPY
+source exists, every handler imports, pins agree, and the OpenAPI contract matches the routes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+import ocr_core
+from functions.local_api import functions_from_template, load_template
+
+REPO = Path(__file__).resolve().parents[1]
+SAM = REPO / ".venv-sam" / "bin" / "sam"
+DOCKERFILES = [REPO / "functions" / "Dockerfile", REPO / "training" / "Dockerfile"]
+
+
+def test_sam_validate_lint() -> None:
+    assert SAM.exists(), "./dev.sh setup installs aws-sam-cli into .venv-sam"
+    run = subprocess.run([str(SAM), "validate", "--lint", "-t", "template.yaml"], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+    assert run.returncode == 0 and "is a valid SAM Template" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_dockerfile_copy_sources_exist(dockerfile: Path) -> None:
+    copies = [line.split()[1:-1] for line in dockerfile.read_text().splitlines()
+              if line.startswith("COPY") and "--from" not in line]
+    assert copies
+    for sources in copies:
+        for src in sources:
+            if src.startswith("--"):
+                continue
+            assert (REPO / src).exists(), f"{dockerfile.name}: COPY {src} does not exist in the build context"
+
+
+def test_engine_image_installs_the_pinned_runtime_set() -> None:
+    text = (REPO / "functions" / "Dockerfile").read_text()
+    assert "-c ${LAMBDA_TASK_ROOT}/requirements/constraints.txt" in text and "requirements/runtime.txt" in text
+    assert text.startswith("#") and "FROM public.ecr.aws/lambda/python:3.11" in text
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)", line)
+        if m:
+            found[re.sub(r"[-_.]+", "-", m.group(1).split("[")[0]).lower()] = m.group(2)
+    return found
+
+
+def test_layer_pins_match_the_constraints() -> None:
+    layer, constraints = pins(REPO / "layers" / "common" / "requirements.txt"), pins(REPO / "requirements" / "constraints.txt")
+    assert layer and all(constraints.get(name) == version for name, version in layer.items()), (layer, constraints)
+
+
+def test_every_function_handler_imports() -> None:
+    """Zip handlers import with only the layer on the path; image handlers from the image's task root."""
+    template = load_template()
+    image_cmds = {r["Properties"]["ImageConfig"]["Command"][0] for r in template["Resources"].values()
+                  if r.get("Type") == "AWS::Serverless::Function" and r["Properties"].get("PackageType") == "Image"}
+    assert {"functions.api.app.handler", "functions.batch.app.handler"} <= image_cmds
+    checks = []
+    for name, res in template["Resources"].items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        if props.get("PackageType") == "Image":
+            handler, root = props["ImageConfig"]["Command"][0], REPO
+        else:
+            handler, root = props["Handler"], REPO / props["CodeUri"]
+        checks.append((name, handler, root))
+    for name, handler, root in checks:
+        module, func = handler.rsplit(".", 1)
+        code = f"import importlib; m = importlib.import_module({module!r}); assert callable(getattr(m, {func!r}))"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(REPO / "layers" / "common")]),
+               "OCR_WARM_UP": "0", "UPLOAD_BUCKET": "b", "RESULTS_BUCKET": "results-bucket", "AWS_DEFAULT_REGION": "us-east-1"}
+        run = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, f"{name}: {handler} does not import:\n{run.stderr[-3000:]}"
+
+
+def test_versions_agree() -> None:
+    import ocr_http
+
+    openapi = yaml.safe_load((REPO / "functions" / "openapi.yaml").read_text())
+    pyproject = re.search(r'^version = "(.+)"', (REPO / "pyproject.toml").read_text(), re.M)
+    assert pyproject
+    assert ocr_http.APP_VERSION == ocr_core.__version__ == openapi["info"]["version"] == pyproject.group(1)
+
+
+def test_openapi_matches_the_routes_and_the_template() -> None:
+    import ocr_http
+
+    spec = yaml.safe_load((REPO / "functions" / "openapi.yaml").read_text())
+    validate(spec)
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    declared = {(m, p) for p, ms in ocr_http.ROUTES.items() for m in ms}
+    routed = {(m, p) for fn in functions_from_template(load_template()) for m, p in fn.routes if "{proxy+}" not in p}
+    assert documented == declared == routed
+    # every route a handler module registers is documented
+    registered = set()
+    for source in (REPO / "functions").glob("*/app.py"):
+        registered |= {(m.upper(), p) for m, p in re.findall(r'@app\.(get|post|put|delete)\("([^"]+)"\)', source.read_text())}
+    assert registered == documented

@@ -238,10 +238,25 @@ def test_pipeline_with_random_weights() -> None:
         assert np.asarray(box).shape == (4, 2)
 
 
-def test_keras_ocr_cannot_download() -> None:
+def test_keras_ocr_cannot_download_and_its_uninstalled_helpers_say_so() -> None:
     ko = adapter._keras_ocr()
     with pytest.raises(RuntimeError, match="downloads are disabled"):
         ko.tools.download_and_verify("https://example.invalid/craft_mlt_25k.h5", filename="craft_mlt_25k.h5")
+    with pytest.raises(ImportError, match="matplotlib.pyplot.subplots is not available"):
+        ko.tools.drawAnnotations(np.zeros((8, 8, 3), np.uint8), [])  # plotting: matplotlib is a stand-in
+
+
+def test_installed_keras_ocr_files_are_unmodified() -> None:
+    """The adapter works without editing site-packages: every keras_ocr file matches its wheel's RECORD."""
+    import base64
+    import hashlib
+    from importlib.metadata import distribution
+
+    files = [f for f in distribution("keras-ocr").files or [] if f.hash is not None and f.suffix == ".py"]
+    assert len(files) >= 9
+    for f in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(f.read_binary()).digest()).rstrip(b"=").decode()
+        assert digest == f.hash.value, f"{f} differs from the installed wheel"
 
 
 # ---------------------------------------------------------------- Keras 3 and tf_keras in one process

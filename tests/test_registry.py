@@ -16,6 +16,7 @@ import boto3
 import cv2
 import numpy as np
 import pytest
+import requests
 
 from ocr_core.engine import OcrEngine
 from ocr_core.model_store import REPO_MODELS, ModelStore
@@ -244,3 +245,20 @@ def test_submit_script_passes_the_job_parameters(tmp_path: Path) -> None:
                       "checkpointUri": "auto", "initFrom": "none", "promote": "gate"}
     cfn_yaml = pytest.importorskip("cfnlint.decode.cfn_yaml")
     assert set(params) == set(cfn_yaml.load(str(STACK))["Resources"]["JobDefinition"]["Properties"]["Parameters"])
+
+
+def test_the_api_functions_serve_the_promoted_model(s3, aws: str, tmp_path: Path) -> None:
+    """The deployed shape: OCR functions under the Lambda RIE with MODEL_URI load latest from S3."""
+    from functions.local_api import LocalApi
+
+    registry.publish(_baked_copy(tmp_path, "from-s3-7"), ROOT)
+    assert registry.promote(ROOT, "handwritten", "from-s3-7", force=True)["promoted"]
+    env = {"MODEL_URI": ROOT, "AWS_ENDPOINT_URL": aws, "OCR_MODEL_CACHE": str(tmp_path / "function-cache"),
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    with LocalApi(port=0, env=env) as api:
+        health = requests.get(api.url + "/api/health", timeout=60).json()
+        assert health["models"] == {"handwritten": "from-s3-7", "printed": "image"}, health
+        body = requests.post(api.url + "/api/ocr/handwritten", data=_png("hello"), headers={"Content-Type": "image/png"},
+                             timeout=120).json()
+        assert body["models"]["handwritten"] == "handwritten@from-s3-7", body
+    assert (tmp_path / "function-cache").exists()  # downloaded by the function, not read from the repo

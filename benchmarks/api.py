@@ -34,6 +34,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def peak_rss_mb(root_pid: int) -> float:
+    """Largest peak RSS (VmHWM) among a process and its descendants: the function's runtime process."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    peak, todo = 0.0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
 def tesseract_seconds(path: Path, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -91,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             tess = f"{tesseract_seconds(path, 3) * 1000:.0f}" if path is not None else "-"
             rows.append((name, route, statistics.median(times) * 1000, percentile(times, 0.95) * 1000, len(times), quality, tess))
             print(rows[-1], flush=True)
+        memory = {fn.name: peak_rss_mb(fn.proc.pid) for fn in api.functions if fn.proc is not None}
 
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -106,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         "", "## Cold start (runtime process start to first answer: init + first invocation)", "",
         "| what | seconds |", "| --- | ---: |",
         *[f"| {k} | {v:.2f} |" for k, v in cold.items()],
+        "", "## Peak memory of each function's runtime process (sets MemorySize in template.yaml)", "",
+        "| function | peak RSS MB |", "| --- | ---: |",
+        *[f"| {k} | {v:.0f} |" for k, v in memory.items()],
         "", "Targets (issue 3): cold start < 6 s, warm handwritten word < 300 ms.", "",
     ]
     a.out.write_text("\n".join(lines))

@@ -42,8 +42,12 @@ def test_dockerfile_copy_sources_exist(dockerfile: Path) -> None:
 
 def test_engine_image_installs_the_pinned_runtime_set() -> None:
     text = (REPO / "functions" / "Dockerfile").read_text()
-    assert "-c ${LAMBDA_TASK_ROOT}/requirements/constraints.txt" in text and "requirements/runtime.txt" in text
-    assert text.startswith("#") and "FROM public.ecr.aws/lambda/python:3.11" in text
+    assert re.search(r"RUN .*requirements/install\.sh pip runtime", text)
+    assert "FROM public.ecr.aws/lambda/python:3.11" in text
+    install = (REPO / "requirements" / "install.sh").read_text()
+    assert all("-c \"$here/constraints.txt\"" in line for line in install.splitlines() if "install -q" in line)
+    runtime = (REPO / "requirements" / "runtime.txt").read_text()
+    assert "tensorflow-cpu" in runtime and not re.search(r"^(tensorflow|opencv-python|tf-keras)\s*$", runtime, re.M)
 
 
 def pins(path: Path) -> dict[str, str]:

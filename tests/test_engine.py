@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ocr_core.errors import InvalidImageError, OcrError
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core.engine import OcrEngine
+from ocr_core.errors import InvalidImageError, OcrError
 from ocr_core.metrics import cer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "dev-eval"

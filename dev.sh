@@ -57,6 +57,7 @@ case "$job" in
     exec "$VENV/bin/python" -m functions.local_api "$@" ;;
   test)
     setup
+    "$VENV/bin/ruff" check .
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" ;;
   *) echo "usage: $0 demo [IMAGE...] | serve [--port N] | test [PYTEST ARGS] | setup" >&2; exit 2 ;;
 esac

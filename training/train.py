@@ -190,8 +190,11 @@ def train(cfg: TrainConfig) -> Path:
     from training.export import export_model
 
     if cfg.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
+        except RuntimeError:  # TensorFlow already ran in this process (tests): its pools are fixed
+            print(f"note: TensorFlow is already initialized; --threads {cfg.threads} not applied")
     from training.model import build_crnn
 
     if not cfg.checkpoint_uri and storage.is_s3(cfg.out) and os.environ.get("AWS_BATCH_JOB_ID"):

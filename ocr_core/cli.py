@@ -23,8 +23,9 @@ def main(argv: list[str] | None = None) -> int:
                                 epilog="Folders: ocr batch ./in --out ./out (one JSON per image; see ocr batch --help).")
     p.add_argument("images", nargs="+", type=Path, help="JPEG, PNG, TIFF, BMP or WebP files")
     p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default="auto")
-    p.add_argument("--engine", choices=["crnn", "tesseract"], default="crnn",
-                   help="crnn: our Keras models (default); tesseract: the Tesseract binary")
+    p.add_argument("--engine", choices=["crnn", "tesseract", "kerasocr"], default="crnn",
+                   help="crnn: our Keras models (default); tesseract: the Tesseract binary; "
+                        "kerasocr: keras-ocr's kurapan CRNN (printed digits + lowercase; needs crnn_kurapan.h5)")
     p.add_argument("--json", action="store_true", help="print the full structured result as JSON")
     a = p.parse_args(argv)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +116,6 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
 
 
 def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
-    import json
-
     try:
         body = json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:

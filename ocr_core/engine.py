@@ -26,6 +26,7 @@ from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
 
 MODES = ("printed", "handwritten", "auto")
+AUTO_HANDWRITING_MARGIN = 0.02  # auto: how much surer the handwriting model must be (benchmarks/reports/auto_margin.md)
 ENGINES = ("crnn", "tesseract", "kerasocr")
 
 
@@ -125,8 +126,10 @@ class OcrEngine:
         readings = {k: self.recognizer(k).read_lines(crops, self.decoder, self.lexicon) for k in kinds}
         lines = []
         for i, region in enumerate(regions):
-            # auto: per line, the model that is more confident about what it read
-            kind = max(kinds, key=lambda k: _score(readings[k][i]))
+            # auto, per line: the printed model unless the handwriting model is clearly surer. On
+            # clean print the handwriting model can be as confident while reading worse (it merges
+            # words); on handwriting the printed model's confidence usually collapses.
+            kind = max(kinds, key=lambda k: _score(readings[k][i]) - (AUTO_HANDWRITING_MARGIN if k == "handwritten" else 0))
             r = readings[kind][i]
             if not r.text.strip():
                 continue

@@ -144,3 +144,20 @@ def test_cli_prints_text_of_the_demo_sample(capsys: pytest.CaptureFixture[str]) 
     out = json.loads(capsys.readouterr().out)
     truth = (SAMPLES / "printed-letter.txt").read_text()
     assert cer(truth, out["text"]) < 0.1, out["text"]
+
+
+def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEngine) -> None:
+    """A printed letter with a handwritten note below it (one image): each line by its own model."""
+    letter = Image.open(SAMPLES / "printed-letter.png").convert("L")
+    note = Image.open(SAMPLES / "handwritten-note.png").convert("L")
+    page = Image.new("L", (max(letter.width, note.width), letter.height + note.height), 235)
+    page.paste(letter, (0, 0))
+    page.paste(note, (0, letter.height))
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    result = engine.read(buf.getvalue(), mode="auto")
+    modes = [(line.mode, line.text) for line in result.pages[0].lines]
+    assert [m for m, _ in modes[:5]] == ["printed"] * 5 and {m for m, _ in modes[5:]} == {"handwritten"}, modes
+    assert result.mode_used == "mixed"
+    truth = (SAMPLES / "printed-letter.txt").read_text() + (SAMPLES / "handwritten-note.txt").read_text()
+    assert cer(truth, result.text) < 0.12, result.text

@@ -142,6 +142,7 @@ def start_function(fn: Function, rie: str, extra_env: dict[str, str]) -> None:
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory), "LAMBDA_TASK_ROOT": str(fn.cwd),
     }
     env.setdefault("OCR_MODEL_DIR", str(REPO / "models"))
+    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here (as under sam local)
     env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1"))
     fn.proc = subprocess.Popen(
         [rie, "--log-level", "error", "--runtime-interface-emulator-address", f"127.0.0.1:{fn.port}",

@@ -196,7 +196,7 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
     }
 
 
-def make_handler(functions: list[Function], cors_origin: str) -> type[BaseHTTPRequestHandler]:
+def make_handler(functions: list[Function], cors_origin: str, cors: dict[str, Any]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -224,8 +224,9 @@ def make_handler(functions: list[Function], cors_origin: str) -> type[BaseHTTPRe
             path = urlsplit(self.path).path
             if self.command == "OPTIONS" and "Origin" in self.headers:  # CORS preflight, as CorsConfiguration does
                 return self._send(204, {"Access-Control-Allow-Origin": cors_origin,
-                                        "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
-                                        "Access-Control-Allow-Headers": "content-type", "Access-Control-Max-Age": "600"}, b"")
+                                        "Access-Control-Allow-Methods": ",".join(cors.get("AllowMethods", ["GET", "POST"])),
+                                        "Access-Control-Allow-Headers": ",".join(cors.get("AllowHeaders", ["content-type"])),
+                                        "Access-Control-Max-Age": str(cors.get("MaxAge", 600))}, b"")
             match = route_for(functions, self.command, path)
             if match is None:
                 return self._gateway_error(404, "Not Found")
@@ -254,9 +255,11 @@ class LocalApi:
     def __init__(self, port: int = 3000, env: dict[str, str] | None = None, template: Path = TEMPLATE) -> None:
         tpl = load_template(template)
         self.functions = functions_from_template(tpl)
-        cors = tpl.get("Parameters", {}).get("CorsAllowOrigin", {}).get("Default", "*")
-        self.env = {"CORS_ALLOW_ORIGIN": cors, **(env or {})}
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.functions, cors))
+        origin = tpl.get("Parameters", {}).get("CorsAllowOrigin", {}).get("Default", "*")
+        cors = next((r["Properties"].get("CorsConfiguration", {}) for r in tpl["Resources"].values()
+                     if r.get("Type") == "AWS::Serverless::HttpApi"), {})
+        self.env = {"CORS_ALLOW_ORIGIN": origin, **(env or {})}
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(self.functions, origin, cors))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> LocalApi:

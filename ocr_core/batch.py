@@ -280,6 +280,8 @@ class BatchRunner:
             seen: dict[str, None] = {}
             for k in manifest["keys"]:
                 k = str(k).lstrip("/")
+                if ".." in k.split("/"):  # a local folder must not be escaped (S3 keys are literal anyway)
+                    raise BadRequestError(f"A job manifest key may not contain '..': {k!r}.", "bad_manifest")
                 seen.setdefault(k if k.startswith(inp) else inp + k, None)
             refs = [SourceRef(src.ref.bucket, k) for k in seen if not is_manifest(k)]
         elif isinstance(manifest.get("prefix"), str):

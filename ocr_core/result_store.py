@@ -264,18 +264,26 @@ class LocalStore:
         if self.out_dir == self.in_dir:
             raise ValueError("the output folder must differ from the input folder")
 
+    @staticmethod
+    def _inside(root: Path, key: str) -> Path:
+        """`root/key`, refusing keys (from job manifests) that climb out of the folder."""
+        path = (root / key).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"key {key!r} points outside {root}")
+        return path
+
     def location(self, key: str) -> str:
-        return str(self.out_dir / key)
+        return str(self._inside(self.out_dir, key))
 
     def result_key(self, source_key: str) -> str:
         return source_key + ".json"
 
     def read_source(self, ref: SourceRef) -> Source:
-        path = self.in_dir / ref.key
         try:
+            path = self._inside(self.in_dir, ref.key)
             data = path.read_bytes()
             stat = path.stat()
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             raise SourceMissing(ref.key) from None
         from datetime import UTC, datetime
 
@@ -302,12 +310,12 @@ class LocalStore:
         doc = self.get_json(key)
         if doc is None:
             return None
-        path = self.out_dir / key
+        path = self._inside(self.out_dir, key)
         return Head(f"{path.stat().st_mtime_ns}-{path.stat().st_size}", doc_meta(doc))
 
     def get_json(self, key: str) -> dict[str, Any] | None:
         try:
-            return json.loads((self.out_dir / key).read_text(encoding="utf-8"))
+            return json.loads(self._inside(self.out_dir, key).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except json.JSONDecodeError:
@@ -316,7 +324,7 @@ class LocalStore:
     def put_json(self, key: str, doc: dict[str, Any], *, if_match: str | None = None,
                  if_absent: bool = False, tags: dict[str, str] | None = None) -> bool:
         """Write a temp file next to the target, then rename: readers see the old or the new file."""
-        path = self.out_dir / key
+        path = self._inside(self.out_dir, key)
         current = self.head(key)
         if (if_absent and current is not None) or (if_match and (current is None or current.etag != if_match)):
             return False

@@ -201,6 +201,8 @@ BAD_REQUESTS = [
     ("too many images", "POST", "/api/ocr/batch", {"files": [("images", (f"{i}.png", b"x")) for i in range(11)]}, 413, "too_many_images"),
     ("two images on /api/ocr", "POST", "/api/ocr", {"files": [("image", ("a.png", b"x")), ("image", ("b.png", b"y"))]}, 400, "too_many_images"),
     ("unknown route", "GET", "/api/nothing", {}, 404, "not_found"),
+    ("trailing slash", "POST", "/api/ocr/", {"files": {"image": ("n.png", b"x")}}, 404, "not_found"),
+    ("json batch too large", "POST", "/api/ocr/batch", {"json": {"images": [{"s3_key": "uploads/none/x.png"}] * 11}}, 413, "too_many_images"),
     ("wrong method", "GET", "/api/ocr", {}, 405, "method_not_allowed"),
     ("wrong method on health", "POST", "/api/health", {}, 405, "method_not_allowed"),
     ("bad upload type", "POST", "/api/uploads", {"json": {"content_type": "application/pdf"}}, 415, "unsupported_media_type"),

@@ -427,3 +427,12 @@ def test_local_folder_mode(tmp_path: Path, app: Any, monkeypatch: pytest.MonkeyP
     (src / "broken.jpg").write_bytes(convert(LETTER, "JPEG"))
     assert cli.main(["batch", str(src), "--out", str(out), "--quiet"]) == 0
     assert cer(LETTER_TXT, json.loads((out / "broken.jpg.json").read_text())["text"]) < PRINTED_CER
+
+    # A job manifest cannot reach outside the input folder (a synced scanner folder is untrusted).
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "s.png").write_bytes(NOTE)
+    (src / "jobs").mkdir()
+    (src / "jobs" / "escape.ocrjob.json").write_text(json.dumps({"keys": ["../secret/s.png"]}))
+    assert cli.main(["batch", str(src), "--out", str(out), "--quiet"]) == 1
+    assert json.loads((out / "jobs" / "escape.ocrjob.json.json").read_text())["error"] == "bad_manifest"
+    assert not (tmp_path / "secret" / "s.png.json").exists() and not list(tmp_path.glob("secret*/**/*.json"))

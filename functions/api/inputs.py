@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
+
+from ocr_core.image_io import MAX_IMAGE_BYTES
 
 MODES = ("printed", "handwritten", "auto")
 UPLOAD_PREFIX = "uploads/"
@@ -127,6 +130,8 @@ def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
         entries = body["images"]
         if not isinstance(entries, list) or not entries:
             raise ApiError(400, "missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
+        if len(entries) > MAX_BATCH_IMAGES:  # before reading any of them
+            raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
         return [_json_entry(e, i, lenient=True) for i, e in enumerate(entries)], mode
     if "image" not in body and "s3_key" not in body:
         raise ApiError(400, "missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
@@ -162,9 +167,14 @@ def read_upload(key: str) -> bytes:
     bucket = os.environ.get("UPLOAD_BUCKET")
     if not bucket:
         raise ApiError(400, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
-    s3 = boto3.client("s3")
     try:
-        obj = s3.get_object(Bucket=bucket, Key=key)
-    except s3.exceptions.NoSuchKey:
-        raise ApiError(404, "upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
+        obj = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "404", "AccessDenied", "403"):  # 403: no upload there (policy scope)
+            raise ApiError(404, "upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
+        raise ApiError(503, "storage_unavailable", f"the upload could not be read now ({code}); retry") from None
+    if obj.get("ContentLength", 0) > MAX_IMAGE_BYTES:  # refuse before reading it into memory
+        obj["Body"].close()
+        raise ApiError(413, "image_too_large", f"the upload is {obj['ContentLength']:,} bytes; images may be at most {MAX_IMAGE_BYTES:,}")
     return bytes(obj["Body"].read())

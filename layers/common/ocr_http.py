@@ -81,7 +81,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
         path, method = app.current_event.path, app.current_event.http_method
-        allowed = ROUTES.get(path.rstrip("/") or "/")
+        allowed = ROUTES.get(path)
         if allowed:
             resp = error_response(app, 405, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(sorted(allowed))}")
             resp.headers["Allow"] = ", ".join(sorted(allowed))
@@ -113,9 +113,10 @@ def _read(uri: str) -> dict[str, Any]:
 def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[str, str]:
     """The model version each OCR function serves, read without loading any model.
 
-    With `MODEL_URI` (the registry, see training/registry.py) it is the version `latest.json`
-    names; without a promoted version the functions use the model baked into their image
-    ("image"). Otherwise it is the manifest in `OCR_MODEL_DIR` (default: the repo's models/).
+    With `MODEL_URI` (the registry, see training/registry.py) it is the pinned
+    `MODEL_VERSION_<KIND>` or the version `latest.json` names (a warm container keeps the version
+    it loaded until it is recycled; every OCR result names the exact one); without a promoted
+    version the functions use the model baked into their image ("image"). Otherwise it is the manifest in `OCR_MODEL_DIR` (default: the repo's models/).
     Health reports, never fails: an unreadable store gives "unavailable".
     """
     registry = os.environ.get("MODEL_URI", "").rstrip("/")
@@ -123,7 +124,10 @@ def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[
     versions: dict[str, str] = {}
     for kind in kinds:
         try:
-            if registry:
+            pinned = os.environ.get(f"MODEL_VERSION_{kind.upper()}")
+            if registry and pinned:  # the functions load this version, whatever latest says
+                versions[kind] = pinned
+            elif registry:
                 versions[kind] = str(_read(f"{registry}/{kind}/latest.json")["version"])
             else:
                 versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))

@@ -39,7 +39,7 @@ BATCH_SCHEMA_VERSION = "1.0"
 MODES = ("printed", "handwritten", "auto")
 MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
 MANIFEST_SUFFIX = ".ocrjob.json"
-MAX_JOB_ITEMS = 10_000  # one fan-out must fit in one function invocation
+MAX_JOB_ITEMS = 1_000  # the last item reads every part to write the summary: keep that within one invocation
 JOB_ITEM = "ocr_job_item"  # top-level key of a fan-out SQS message body
 PART_TAGS = {"ocr-kind": "job-part"}  # job bookkeeping files: a short lifecycle rule expires them
 

@@ -156,8 +156,13 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
     buf = io.BytesIO()
     page.save(buf, format="PNG")
     result = engine.read(buf.getvalue(), mode="auto")
-    modes = [(line.mode, line.text) for line in result.pages[0].lines]
-    assert [m for m, _ in modes[:5]] == ["printed"] * 5 and {m for m, _ in modes[5:]} == {"handwritten"}, modes
-    assert result.mode_used == "mixed"
     truth = (SAMPLES / "printed-letter.txt").read_text() + (SAMPLES / "handwritten-note.txt").read_text()
+    kind_of = {t: "printed" for t in (SAMPLES / "printed-letter.txt").read_text().splitlines()}
+    kind_of |= {t: "handwritten" for t in (SAMPLES / "handwritten-note.txt").read_text().splitlines()}
+    for line in result.pages[0].lines:
+        if len(line.text.strip()) < 5:  # a fragment the segmenter split off ("5 pm"): no kind to expect
+            continue
+        nearest = min(kind_of, key=lambda t: cer(t, line.text))
+        assert line.mode == kind_of[nearest], (line.text, line.mode, nearest)
+    assert result.mode_used == "mixed"
     assert cer(truth, result.text) < 0.12, result.text

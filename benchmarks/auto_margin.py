@@ -1,11 +1,10 @@
-"""How much surer the handwriting model must be before `auto` lets it read a line.
+"""How `auto` picks the model for a line: the margins of ocr_core.engine._auto_kind.
 
     python -m benchmarks.auto_margin [--lines 300]
 
 Measured on synthetic lines from training's own renderer (held-out seed), never on dev-eval:
-both models read every line, and for each candidate margin we report the CER of what `auto`
-would return on printed lines and on handwritten lines. ocr_core.engine.AUTO_HANDWRITING_MARGIN
-is chosen from this table.
+both models read every line, and for each candidate rule we report the CER of what `auto` would
+return on printed lines and on handwritten lines. The engine's constants are chosen from this.
 """
 
 from __future__ import annotations
@@ -16,11 +15,12 @@ import random
 import numpy as np
 
 from ocr_core.alphabet import normalize_text
-from ocr_core.engine import OcrEngine, _score
+from ocr_core.engine import AUTO_MARGIN, AUTO_MARGIN_PRINTED_SURE, AUTO_PRINTED_SURE, OcrEngine, _auto_kind
 from ocr_core.metrics import cer
 from training.synth import SAMPLERS
 
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
+RULES = [(m, 1.01, m) for m in (0.0, 0.02, 0.05, 0.1)] + [
+    (0.02, sure, big) for sure in (0.8, 0.85, 0.9) for big in (0.05, 0.1)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,23 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lines", type=int, default=300)
     a = p.parse_args(argv)
     engine = OcrEngine(detector="opencv")
-    rows = {}
+    results: dict[tuple[float, float, float], dict[str, float]] = {}
+    own = {}
     for kind in ("printed", "handwritten"):
         samples = [SAMPLERS[kind](random.Random(424_242 + i)) for i in range(a.lines)]  # (gray line, text)
-        samples = [(img, normalize_text(text)) for img, text in samples]
+        truths = [normalize_text(text) for _, text in samples]
         crops = [img for img, _ in samples]
-        readings = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
-        for m in MARGINS:
-            errs = []
-            for i, (_, truth) in enumerate(samples):
-                pick = "handwritten" if _score(readings["handwritten"][i]) > _score(readings["printed"][i]) + m else "printed"
-                errs.append(cer(truth, readings[pick][i].text))
-            rows.setdefault(m, {})[kind] = float(np.mean(errs))
-        rows.setdefault("own model", {})[kind] = float(np.mean([cer(t, readings[kind][i].text) for i, (_, t) in enumerate(samples)]))
-    print("| margin | auto CER on printed lines | auto CER on handwritten lines | mean |")
-    print("| --- | --- | --- | --- |")
-    for m, r in rows.items():
-        print(f"| {m} | {r['printed']:.2%} | {r['handwritten']:.2%} | {(r['printed'] + r['handwritten']) / 2:.2%} |")
+        read = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
+        own[kind] = float(np.mean([cer(t, read[kind][i].text) for i, t in enumerate(truths)]))
+        for rule in RULES:
+            picks = [_auto_kind(read["printed"][i], read["handwritten"][i], *rule) for i in range(len(truths))]
+            results.setdefault(rule, {})[kind] = float(np.mean([cer(t, read[k][i].text) for i, (t, k) in enumerate(zip(truths, picks))]))
+    chosen = (AUTO_MARGIN, AUTO_PRINTED_SURE, AUTO_MARGIN_PRINTED_SURE)
+    print("| margin | printed model sure at | margin when sure | auto CER, printed lines | auto CER, handwritten lines | mean |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for rule, r in results.items():
+        mark = " (chosen)" if rule == chosen else ""
+        sure = "-" if rule[1] > 1 else rule[1]
+        print(f"| {rule[0]}{mark} | {sure} | {rule[2]} | {r['printed']:.2%} | {r['handwritten']:.2%} | {(r['printed'] + r['handwritten']) / 2:.2%} |")
+    print(f"| each line by the model of its kind | | | {own['printed']:.2%} | {own['handwritten']:.2%} | {(own['printed'] + own['handwritten']) / 2:.2%} |")
     return 0
 
 

@@ -26,7 +26,10 @@ from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
 
 MODES = ("printed", "handwritten", "auto")
-AUTO_HANDWRITING_MARGIN = 0.02  # auto: how much surer the handwriting model must be (benchmarks/reports/auto_margin.md)
+# auto, per line (chosen on synthetic lines: benchmarks/auto_margin.py, reports/auto_margin.md):
+AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be ...
+AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
+AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
 
 
@@ -126,10 +129,7 @@ class OcrEngine:
         readings = {k: self.recognizer(k).read_lines(crops, self.decoder, self.lexicon) for k in kinds}
         lines = []
         for i, region in enumerate(regions):
-            # auto, per line: the printed model unless the handwriting model is clearly surer. On
-            # clean print the handwriting model can be as confident while reading worse (it merges
-            # words); on handwriting the printed model's confidence usually collapses.
-            kind = max(kinds, key=lambda k: _score(readings[k][i]) - (AUTO_HANDWRITING_MARGIN if k == "handwritten" else 0))
+            kind = kinds[0] if len(kinds) == 1 else _auto_kind(readings["printed"][i], readings["handwritten"][i])
             r = readings[kind][i]
             if not r.text.strip():
                 continue
@@ -171,6 +171,17 @@ def _load_lexicon(store: ModelStore) -> Lexicon | None:
     except ModelError:
         return None
     return Lexicon.load(path) if path.exists() else None
+
+
+def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN,
+               sure: float = AUTO_PRINTED_SURE, margin_sure: float = AUTO_MARGIN_PRINTED_SURE) -> str:
+    """Which model reads a line in `auto`: the printed one unless the handwriting one is clearly surer.
+
+    On clean print the handwriting model can be as confident while reading worse (it merges
+    words); on handwriting the printed model's confidence collapses (typically below 0.75).
+    """
+    p, h = _score(printed), _score(handwritten)
+    return "handwritten" if h > p + (margin_sure if p >= sure else margin) else "printed"
 
 
 def _score(reading: LineReading) -> float:

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, cold = [], {}
     word = [("image", ("handwritten-word.png", (SAMPLES / "handwritten-word.png").read_bytes()))]
     with LocalApi(port=0) as api:
-        for what, route, files in [("GET /api/health (zip function)", "/api/health", None),
+        for what, route, files in [("GET /api/health (HealthFunction, zip)", "/api/health", None),
                                    ("POST /api/ocr/handwritten (OcrFunction)", "/api/ocr/handwritten", word),
                                    ("POST /api/ocr/batch (OcrBatchFunction)", "/api/ocr/batch",
                                     [("images", f[1]) for f in word])]:

@@ -18,7 +18,7 @@ import boto3
 import pytest
 import requests
 
-from functions.local_api import LocalApi, find_rie, route_for
+from functions.local_api import LocalApi, route_for
 from ocr_core.metrics import cer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -223,6 +223,3 @@ def test_body_over_the_lambda_payload_limit(api: Any) -> None:
     res = post(api, "/api/ocr", data=b"0" * 5_000_000, headers={"Content-Type": "image/png"})
     assert res.status_code == 413
 
-
-def test_rie_is_the_real_emulator() -> None:
-    assert Path(find_rie()).name.startswith("aws-lambda-rie")

@@ -20,17 +20,6 @@ from ocr_core.errors import OcrError
 ENGINE = OcrEngine()
 ENGINE.warm_up()
 
-# The engine's image errors as HTTP statuses: what a client should change.
-STATUS_BY_CODE = {
-    "unsupported_format": 415,
-    "image_too_large": 413,
-    "too_many_pixels": 413,
-    "too_many_pages": 413,
-    "corrupt_image": 422,
-    "image_too_small": 422,
-    "empty_input": 400,
-}
-
 app = make_resolver()
 
 
@@ -42,7 +31,7 @@ def _read(image: ImageInput, mode: str) -> dict[str, Any]:
     try:
         result = ENGINE.read(image.data, mode=mode)
     except OcrError as err:
-        raise ApiError(STATUS_BY_CODE.get(err.code, err.http_status), err.code, err.message) from None
+        raise ApiError(err.http_status, err.code, err.message) from None  # the engine knows the status
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
     return {"filename": image.filename, **result.to_dict()}
 

@@ -101,10 +101,16 @@ def make_resolver() -> APIGatewayHttpResolver:
 _S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
+_s3: Any = None  # one client per container, made on first use
+
+
 def _read(uri: str) -> dict[str, Any]:
+    """JSON at a path or s3:// URI (ocr_core.model_store.read_uri needs numpy; this layer does not)."""
+    global _s3
     match = _S3_URI.match(uri)
     if match:
-        body = boto3.client("s3").get_object(Bucket=match.group(1), Key=match.group(2))["Body"].read()
+        _s3 = _s3 or boto3.client("s3")
+        body = _s3.get_object(Bucket=match.group(1), Key=match.group(2))["Body"].read()
         return dict(json.loads(body))
     with open(uri, encoding="utf-8") as f:
         return dict(json.load(f))

@@ -52,6 +52,11 @@ class LoadedModel:
     def alphabet(self) -> str:
         return str(self.manifest["alphabet"])
 
+    @property
+    def preprocess(self) -> tuple[str, ...]:
+        """Extra `ocr_core.preprocess` steps the model was trained with (e.g. ("isolate",))."""
+        return tuple(self.manifest.get("preprocess", ()))
+
 
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()

@@ -1,7 +1,10 @@
 """Turn a grayscale line crop into the recognizer's input tensor.
 
 Training and inference both call `prepare_line` and `pad_batch`, so a model always sees at
-serving time exactly the kind of input it was trained on.
+serving time exactly the kind of input it was trained on. A model whose manifest says
+`"preprocess": "isolate"` (the handwriting model) also gets `isolate_line` first: real line crops
+carry bits of the neighbouring lines' ascenders and descenders, which would otherwise waste most of
+the 32 px of input height and be read as stray characters.
 """
 
 from __future__ import annotations
@@ -13,16 +16,68 @@ LINE_HEIGHT = 32  # model input height in pixels
 WIDTH_STEP = 4  # the CRNN downsamples width by 4: one CTC time step per 4 input columns
 MAX_LINE_WIDTH = 1600  # wider lines are squeezed (about 100+ characters at 32 px height)
 MIN_LINE_WIDTH = 16
+PREPROCESS_STEPS = ("isolate",)  # what a manifest's "preprocess" may name
 
 
-def prepare_line(gray: np.ndarray) -> np.ndarray:
+def isolate_line(gray: np.ndarray) -> np.ndarray:
+    """Keep the crop's main line: erase ink of the neighbouring lines, cut rows to what is left.
+
+    The core band is where the row ink profile is dense (the main line's x-height zone) around
+    its peak, the peak being weighted toward the middle rows, where a detector centres its line. Ink
+    components far from it (further than 0.6 core heights: i-dots and accents are closer), or that
+    hang in from the top/bottom edge and reach only a little way into it (a descender of the line
+    above, an ascender of the line below), are painted over with paper. Returns the rows from the highest to the lowest remaining ink, plus a margin.
+    """
+    h, w = gray.shape
+    if h < 12 or w < 12:
+        return gray
+    paper = float(np.percentile(gray, 90))
+    ink_level = float(np.percentile(gray, 2))
+    if paper - ink_level < 25:  # nothing written
+        return gray
+    mask = (gray < (paper + ink_level) / 2).astype(np.uint8)
+    rows = cv2.blur(mask.sum(axis=1).astype(np.float32)[:, None], (1, max(3, h // 8)))[:, 0]
+    centred = 1.0 - 0.6 * np.abs(np.arange(h) - (h - 1) / 2) / (h / 2)  # crops are centred on their line
+    peak = int(np.argmax(rows * centred))
+    dense = rows >= 0.3 * rows[peak]
+    c0 = peak
+    while c0 > 0 and dense[c0 - 1]:
+        c0 -= 1
+    c1 = peak
+    while c1 < h - 1 and dense[c1 + 1]:
+        c1 += 1
+    core = max(1, c1 - c0 + 1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    top = stats[1:, cv2.CC_STAT_TOP]
+    bottom = top + stats[1:, cv2.CC_STAT_HEIGHT] - 1
+    gap = np.maximum(c0 - bottom, top - c1)  # rows between the component and the core band (<= 0: overlap)
+    far = gap > 0.6 * core  # dots, accents and apostrophes sit closer than that
+    hangs_from_top = (top == 0) & (bottom < c0 + 0.4 * core)
+    rises_from_bottom = (bottom == h - 1) & (top > c1 - 0.4 * core)
+    erase = np.concatenate([[False], far | hangs_from_top | rises_from_bottom])
+    halo = cv2.dilate(erase[labels].astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # anti-aliased edges too
+    kept_ink = (labels > 0) & ~erase[labels]
+    out = np.where(halo & ~kept_ink, np.uint8(paper), gray)
+    kept = ~erase[1:]
+    if not kept.any():
+        return gray
+    keep_top, keep_bottom = int(top[kept].min()), int(bottom[kept].max())
+    if keep_bottom <= keep_top:
+        return gray
+    margin = max(2, int(0.15 * (keep_bottom - keep_top + 1)))
+    return out[max(0, keep_top - margin): min(h, keep_bottom + margin + 1)]
+
+
+def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = ()) -> np.ndarray:
     """uint8 gray crop (dark ink on light paper) -> float32 (32, W, 1), ink ~1, paper ~0.
 
     Contrast is stretched between robust paper and ink levels so faint pencil, grey scans
-    and dark photos look alike to the model.
+    and dark photos look alike to the model. `steps` are the model's extra steps ("isolate").
     """
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
+    if "isolate" in steps:
+        gray = isolate_line(gray)
     h, w = gray.shape
     new_w = int(round(w * LINE_HEIGHT / max(h, 1)))
     new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH))

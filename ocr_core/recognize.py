@@ -13,7 +13,7 @@ import numpy as np
 from ocr_core.ctc import Decoded, beam_decode, greedy_decode
 from ocr_core.lexicon import Lexicon, correct_line
 from ocr_core.model_store import LoadedModel
-from ocr_core.preprocess import LINE_HEIGHT, WIDTH_STEP, pad_batch, prepare_line
+from ocr_core.preprocess import LINE_HEIGHT, pad_batch, prepare_line
 
 BATCH = 16
 
@@ -55,7 +55,7 @@ class CrnnRecognizer:
 
     def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         """Per-line (steps, classes) probabilities, batched by similar width."""
-        prepared = [prepare_line(c) for c in crops]
+        prepared = [prepare_line(c, self.loaded.preprocess) for c in crops]
         order = np.argsort([p.shape[1] for p in prepared])
         out: list[np.ndarray] = [np.empty(0)] * len(crops)
         for i in range(0, len(order), BATCH):
@@ -74,7 +74,7 @@ class CrnnRecognizer:
         readings = []
         for crop, probs in zip(crops, self.probabilities(crops)):
             d = decode(probs, self.alphabet)
-            scale = crop.shape[0] / LINE_HEIGHT * WIDTH_STEP  # crop pixels per time step
+            scale = crop.shape[1] / max(len(probs), 1)  # crop pixels per time step
             words = _tighten(_words(d, scale), crop)
             text = d.text
             if lexicon is not None:

@@ -95,8 +95,62 @@ def segment_lines(gray: np.ndarray) -> list[LineRegion]:
     # A line cut off by the top or bottom edge of the photo is unreadable: drop it when it is clearly short.
     short = 0.6 * np.median(bands_arr[:, 3] - bands_arr[:, 1])
     h = gray.shape[0]
-    return [r for r in regions
-            if r.band[1] - r.band[0] >= short or 1 < r.box[:, 1].min() and r.box[:, 1].max() < h - 2]
+    regions = [r for r in regions
+               if r.band[1] - r.band[0] >= short or 1 < r.box[:, 1].min() and r.box[:, 1].max() < h - 2]
+    return _as_single_line(gray, regions)
+
+
+def _as_single_line(gray: np.ndarray, regions: list[LineRegion]) -> list[LineRegion]:
+    """A strip holding one text row (a line crop) -> one line, not pieces plus neighbours' debris.
+
+    Real line crops carry fragments of the lines above and below, and big cursive confuses the
+    text-height estimate, so the detector may return pieces, debris lines, or miss a word. When the
+    row ink profile of a strip has one dense band (`_single_row`), that row is read as one line from
+    its first to its last inked column, unless the detector already found exactly that line.
+    """
+    row = _single_row(gray) if regions else None
+    if row is None:
+        return regions
+    y0, y1, x0, x1 = row
+    if len(regions) == 1:
+        bx = regions[0].box[:, 0]
+        if bx.min() <= x0 + 0.05 * (x1 - x0) and bx.max() >= x1 - 0.05 * (x1 - x0):
+            return regions  # the detector's line (deskewed) already spans the row
+    return [LineRegion.from_rect(gray, x0, y0, x1, y1)]
+
+
+def _single_row(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) of the one text row of a strip, or None when it is not a one-row strip.
+
+    One row: the image is wider than 1.5 heights, its smoothed row profile of ink has one dense
+    band inside it (bands cut by the top or bottom edge are the neighbours' fragments; other inner
+    bands carry under 35% of its ink), and that band
+    (the x-height zone) fills 18-80% of the height, as in a line crop, never on a page.
+    The row spans the band plus 60% of its height above and below (ascenders, descenders).
+    """
+    h, w = gray.shape
+    if w < 1.5 * h or np.percentile(gray, 90) - np.percentile(gray, 2) < 30:
+        return None
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    profile = cv2.blur(ink.sum(axis=1).astype(np.float32)[:, None], (1, 3))[:, 0]
+    if profile.max() <= 0:
+        return None
+    dense = np.flatnonzero(profile >= 0.3 * profile.max())
+    runs = np.split(dense, np.flatnonzero(np.diff(dense) > 3) + 1)  # a band may have a thin gap
+    mass = np.array([profile[r].sum() for r in runs])
+    inner = np.array([r[0] > 1 and r[-1] < h - 2 for r in runs])  # bands cut by an edge: neighbours' fragments
+    if inner.any():
+        mass = np.where(inner, mass, 0.0)
+    main = runs[int(mass.argmax())]
+    if (mass >= 0.35 * mass.max()).sum() > 1 or not 0.18 * h <= len(main) <= 0.8 * h:
+        return None
+    c0, c1 = int(main[0]), int(main[-1]) + 1
+    cols = np.flatnonzero(ink[c0:c1].any(axis=0))
+    if not len(cols):
+        return None
+    reach = int(0.6 * (c1 - c0))
+    return max(0, c0 - reach), min(h, c1 + reach), int(cols[0]), int(cols[-1]) + 1
 
 
 # ---------------------------------------------------------------- image clean-up

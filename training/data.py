@@ -1,7 +1,8 @@
-"""Training batches: synthetic lines rendered on the fly by worker processes, or IAM.
+"""Training batches: synthetic lines rendered on the fly by worker processes, real lines, or a mix.
 
 Every batch is (images (N,32,W,1), labels (N,L) padded with -1, label_lengths, input steps),
-built with `ocr_core.preprocess`, the same code the engine runs at inference.
+built with `ocr_core.preprocess`, the same code the engine runs at inference (with the model's
+`preprocess` steps, e.g. ("isolate",) for handwriting).
 """
 
 from __future__ import annotations
@@ -43,25 +44,38 @@ def _fits_ctc(x: np.ndarray, text: str) -> bool:
     return 0 < len(encode(text)) and (x.shape[1] // WIDTH_STEP) >= len(text) + doubles
 
 
-def _synthetic(args: tuple[str, int]) -> tuple[np.ndarray, str] | None:
-    from training.synth import SAMPLERS
-
-    kind, seed = args
-    rng = random.Random(seed)
-    gray, text = SAMPLERS[kind](rng)
-    text = normalize_text(text)
-    x = prepare_line(gray)
+def prepared(gray: np.ndarray, text: str, steps: tuple[str, ...] = ()) -> tuple[np.ndarray, str] | None:
+    """(model input, text), or None when the line cannot be a CTC target."""
+    x = prepare_line(gray, steps)
     return (x, text) if _fits_ctc(x, text) else None
 
 
-def synthetic_samples(kind: str, seed: int, count: int | None, workers: int) -> Iterator[tuple[np.ndarray, str]]:
+def _synthetic(args: tuple[str, int, tuple[str, ...]]) -> tuple[np.ndarray, str] | None:
+    from training.synth import SAMPLERS
+
+    kind, seed, steps = args
+    rng = random.Random(seed)
+    gray, text = SAMPLERS[kind](rng)
+    return prepared(gray, normalize_text(text), steps)
+
+
+def synthetic_samples(kind: str, seed: int, count: int | None, workers: int,
+                      steps: tuple[str, ...] = ()) -> Iterator[tuple[np.ndarray, str]]:
     """Deterministic for a given seed: sample i is always the same image."""
-    seeds = ((kind, seed * 10_000_019 + i) for i in (range(count) if count else _count()))
+    seeds = ((kind, seed * 10_000_019 + i, steps) for i in (range(count) if count else _count()))
     if workers <= 0:
         yield from (s for s in map(_synthetic, seeds) if s is not None)
         return
     with mp.get_context("fork").Pool(workers) as pool:
         yield from (s for s in pool.imap(_synthetic, seeds, chunksize=16) if s is not None)
+
+
+def mixed(streams: list[Iterator[tuple[np.ndarray, str]]], weights: list[float],
+          seed: int) -> Iterator[tuple[np.ndarray, str]]:
+    """Draw each sample from one of the endless streams, with the given probabilities."""
+    rng = random.Random(seed)
+    while True:
+        yield next(rng.choices(streams, weights)[0])
 
 
 def _count() -> Iterator[int]:

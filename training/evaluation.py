@@ -18,16 +18,20 @@ DEFAULT_TEST_SAMPLES = 512
 
 
 def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
-             seed: int = 1) -> tuple[list, dict[str, Any]]:
+             seed: int = 1, steps: tuple[str, ...] = ()) -> tuple[list, dict[str, Any]]:
     """(batches, info) of the test split: synthetic held-out lines, or an IAM folder/s3:// URI's test split.
 
     samples: synthetic lines to render (0: DEFAULT_TEST_SAMPLES); for IAM a cap (0: the whole split).
+    An htr-real folder has no test split (its val split picks checkpoints): it is tested on synthetic lines.
+    `steps`: the model's extra preprocessing steps.
     """
     from training import data as data_mod
+    from training.htr_real import is_htr_real
     from training.storage import local_copy
 
-    if data == "synthetic":
-        batches = list(data_mod.batches(data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0), batch_size))
+    if data == "synthetic" or is_htr_real(Path(data)):
+        lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps)
+        batches = list(data_mod.batches(lines, batch_size))
         info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}"}
     else:
         from training import iam

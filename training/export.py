@@ -27,8 +27,10 @@ def _code_version() -> str:
 
 
 def export_model(src: Path, out: Path, *, kind: str, version: str = "", training: dict, metrics: dict,
-                 history: list | None = None, data: dict | None = None) -> Path:
-    """Copy the model to `out` and write its manifest; `data` = {'source', 'hash'} of the training data."""
+                 history: list | None = None, data: dict | None = None, preprocess: tuple[str, ...] = (),
+                 arch: str = "base") -> Path:
+    """Copy the model to `out` and write its manifest; `data` = {'source', 'hash'} of the training data,
+    `preprocess` the extra `ocr_core.preprocess` steps the model was trained with (the engine applies them)."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, out / MODEL_FILE)
     now = dt.datetime.now(dt.UTC)
@@ -41,6 +43,8 @@ def export_model(src: Path, out: Path, *, kind: str, version: str = "", training
         "alphabet": ALPHABET,
         "input_shape": [LINE_HEIGHT, None, 1],
         "time_step_width": 4,
+        "preprocess": list(preprocess),
+        "architecture": arch,
         "created": now.isoformat(timespec="seconds"),
         "code_version": _code_version(),
         "data": data or {"source": str(training.get("data", {}).get("source", "unknown"))},

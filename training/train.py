@@ -58,7 +58,14 @@ class TrainConfig:
     precision: str = "auto"  # auto (mixed_float16 on GPU) | mixed | float32
     workdir: str = ""  # local folder for the export when --out is s3:// (default /tmp/ocr-train)
     prefetch: int = 2  # batches tf.data prepares ahead of the training step
+    arch: str = "base"  # training.model.ARCHS: base | wide
+    preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
+    synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
     extra: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(s for s in self.preprocess.split(",") if s)
 
 
 def _train_step_fn(model, optimizer, mixed: bool):
@@ -103,24 +110,35 @@ def _data_root(cfg: TrainConfig) -> Path | None:
 
 
 def _data_source(cfg: TrainConfig, root: Path | None):
-    from training import data
+    """(train batches, {name: val batches} with the checkpoint-picking set first, data info)."""
+    from training import data, htr_real
 
+    synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps), cfg.batch_size))
+    synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps)
     if root is None:
-        val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0), cfg.batch_size))
-        train = data.batches(data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers), cfg.batch_size)
-        return train, val, {"source": "synthetic", "kind": cfg.kind}
+        return data.batches(synthetic, cfg.batch_size), {"synthetic": synthetic_val}, {"source": "synthetic", "kind": cfg.kind}
+    if htr_real.is_htr_real(root):
+        train_lines, val_lines = htr_real.read_split(root, "train"), htr_real.read_split(root, "val")
+        real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True)
+                if (p := data.prepared(g, t, cfg.steps)) is not None)
+        val_real = (p for line in val_lines if (p := data.prepared(htr_real.load(line), line.text, cfg.steps)) is not None)
+        mix = data.mixed([real, synthetic], [1 - cfg.synthetic_fraction, cfg.synthetic_fraction], cfg.seed)
+        info = {"source": "htr-real+synthetic", "uri": cfg.data, "train_lines": len(train_lines),
+                "val_lines": len(val_lines), "synthetic_fraction": cfg.synthetic_fraction, "kind": cfg.kind}
+        return data.batches(mix, cfg.batch_size), {"htr_real": list(data.batches(val_real, cfg.batch_size)),
+                                                   "synthetic": synthetic_val}, info
     from training import iam
 
     train, val, info = iam.train_val_batches(root, cfg.batch_size, cfg.seed)
-    return train, val, {**info, "uri": cfg.data}
+    return train, {"iam": val}, {**info, "uri": cfg.data}
 
 
 def _data_hash(cfg: TrainConfig, root: Path | None) -> str:
     """Identifies the training data: the IAM files, or the renderer's code and seed for synthetic data."""
     if root is not None:
-        from training import iam
+        from training import htr_real, iam
 
-        return iam.data_hash(root)
+        return htr_real.data_hash(root) if htr_real.is_htr_real(root) else iam.data_hash(root)
     h = hashlib.sha256(f"synthetic|{cfg.kind}|seed={cfg.seed}".encode())
     for name in ("synth.py", "corpus.py", "fonts.py", "data.py"):
         h.update((Path(__file__).parent / name).read_bytes())
@@ -169,14 +187,14 @@ def _restore_checkpoint(uri: str, ckpt_dir: Path) -> bool:
     return True
 
 
-def _float32_copy(src: Path, dest: Path, kind: str) -> Path:
+def _float32_copy(src: Path, dest: Path, kind: str, arch: str) -> Path:
     """Rebuild a mixed-precision model in float32 for serving on CPU (same weights)."""
     import keras
 
     from training.model import build_crnn
 
     keras.mixed_precision.set_global_policy("float32")
-    model = build_crnn(len(ALPHABET) + 1, name=f"{kind}_crnn")
+    model = build_crnn(len(ALPHABET) + 1, name=f"{kind}_crnn", arch=arch)
     model.set_weights(keras.models.load_model(src, compile=False).get_weights())
     model.save(dest)
     return dest
@@ -195,7 +213,7 @@ def train(cfg: TrainConfig) -> Path:
             tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
         except RuntimeError:  # TensorFlow already ran in this process (tests): its pools are fixed
             print(f"note: TensorFlow is already initialized; --threads {cfg.threads} not applied")
-    from training.model import build_crnn
+    from training.model import build_crnn, transfer_weights
 
     if not cfg.checkpoint_uri and storage.is_s3(cfg.out) and os.environ.get("AWS_BATCH_JOB_ID"):
         # a Batch job keeps its id across retries (Spot reclaims), so this prefix is where it resumes from
@@ -214,13 +232,13 @@ def train(cfg: TrainConfig) -> Path:
         model = keras.models.load_model(ckpt_dir / "last.keras")
         print(f"resumed at epoch {state['epoch']} (best val CER {state['best_cer']:.4f})")
     else:
-        model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn")
+        model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn", arch=cfg.arch)
         if cfg.init_from:  # transfer: e.g. start handwriting from the printed model's weights
             init = cfg.init_from
             if storage.is_s3(init):
                 init = str(storage.fetch_uri(init, ckpt_dir / "init-from.keras"))
-            model.set_weights(keras.models.load_model(init, compile=False).get_weights())
-            print(f"initialized from {cfg.init_from}")
+            copied = transfer_weights(keras.models.load_model(init, compile=False), model)
+            print(f"initialized {len(copied)} of {len(model.layers)} layers from {cfg.init_from}")
     # one version per run, kept across resumes so a restarted job publishes what it started
     version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
     total_steps = cfg.epochs * cfg.steps_per_epoch
@@ -232,8 +250,8 @@ def train(cfg: TrainConfig) -> Path:
     optimizer.iterations.assign(state["steps"])
     step = _train_step_fn(model, optimizer, mixed)
     root = _data_root(cfg)
-    train_batches, val_batches, data_info = _data_source(cfg, root)
-    val_key = f"val_{data_info['source']}"
+    train_batches, val_sets, data_info = _data_source(cfg, root)
+    val_key = f"val_{next(iter(val_sets))}"  # the set that picks the best checkpoint
     started = time.time() - state.get("seconds", 0)
 
     def training_info() -> dict[str, Any]:
@@ -254,10 +272,14 @@ def train(cfg: TrainConfig) -> Path:
             state["samples"] += int(images.shape[0])
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
         state["steps"] += cfg.steps_per_epoch
-        metrics = evaluate(model, val_batches)
+        scores = {name: evaluate(model, batches_) for name, batches_ in val_sets.items()}
+        metrics = scores[val_key[4:]]
+        others = {f"val_{name}_{k}": v for name, m in list(scores.items())[1:] for k, v in m.items()}
         state["epoch"] = epoch + 1
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in metrics.items()}})
-        print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} val CER {metrics['cer']:.4f} WER {metrics['wer']:.4f}", flush=True)
+        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                                 **{f"val_{k}": v for k, v in metrics.items()}, **others})
+        print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} {val_key} CER {metrics['cer']:.4f} WER {metrics['wer']:.4f} "
+              + " ".join(f"{k} {v:.4f}" for k, v in others.items() if k.endswith("_cer")), flush=True)
         model.save(ckpt_dir / "last.keras")
         improved = metrics["cer"] < state["best_cer"]
         if improved:
@@ -265,7 +287,7 @@ def train(cfg: TrainConfig) -> Path:
             model.save(ckpt_dir / "best.keras")
             if not mixed:  # live export of the best model so far (mixed: exported once, as float32, at the end)
                 export_model(ckpt_dir / "best.keras", out, kind=cfg.kind, version=version, training=training_info(),
-                             metrics={val_key: metrics}, history=state["history"])
+                             metrics={val_key: metrics}, history=state["history"], preprocess=cfg.steps, arch=cfg.arch)
         else:
             state["stale"] = state.get("stale", 0) + 1
         if state["stale"] >= cfg.patience:
@@ -291,15 +313,16 @@ def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: di
     if not best.exists():
         raise RuntimeError(f"no checkpoint in {ckpt_dir}: nothing to export")
     if mixed:
-        best = _float32_copy(best, ckpt_dir / "best-float32.keras", cfg.kind)
-    batches, eval_set = test_set(cfg.kind, cfg.data, cfg.test_samples, cfg.batch_size, cfg.seed)
+        best = _float32_copy(best, ckpt_dir / "best-float32.keras", cfg.kind, cfg.arch)
+    batches, eval_set = test_set(cfg.kind, cfg.data, cfg.test_samples, cfg.batch_size, cfg.seed, cfg.steps)
     eval_set["samples"] = cfg.test_samples
     test = evaluate(keras.models.load_model(best, compile=False), batches)
     print(f"test ({eval_set['lines']} lines, {eval_set['source']}): CER {test['cer']:.4f} WER {test['wer']:.4f}", flush=True)
     version = state["version"]
     export_model(best, out, kind=cfg.kind, version=version, training=training,
                  metrics={val_key: state.get("best_metrics", {}), "test": {**test, "eval_set": eval_set}},
-                 history=state["history"], data={"source": cfg.data, "hash": _data_hash(cfg, root)})
+                 history=state["history"], data={"source": cfg.data, "hash": _data_hash(cfg, root)},
+                 preprocess=cfg.steps, arch=cfg.arch)
     curve_png(state["history"], out / "reports" / "curves.png", f"{cfg.kind}@{version}: test CER {test['cer']:.4f}")
     (out / "reports" / "test.json").write_text(json.dumps({"test": test, "eval_set": eval_set}, indent=1) + "\n")
     if registry:
@@ -344,6 +367,10 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                    help="auto: mixed_float16 when a GPU is present")
     p.add_argument("--workdir", default="", help="local export folder when --out is s3:// (default /tmp/ocr-train)")
     p.add_argument("--prefetch", type=int, default=2)
+    p.add_argument("--arch", choices=["base", "wide"], default="base", help="training.model.ARCHS")
+    p.add_argument("--preprocess", default="", help="extra preprocessing steps, comma-separated: isolate")
+    p.add_argument("--synthetic-fraction", type=float, default=0.3,
+                   help="with an htr-real folder as --data: the share of synthetic lines in each batch")
     a = p.parse_args(argv)
     mode = a.__dict__.pop("promote_mode")
     a.promote, a.force_promote = a.promote or mode == "gate", a.force_promote or mode == "force"

@@ -10,16 +10,19 @@ Models load once per engine (create one engine per process and reuse it).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from ocr_core import __version__, kerasocr_adapter, tesseract
 from ocr_core.detect import LineDetector, find_kerasocr_weights, make_detector
-from ocr_core.errors import BadRequestError, ModelError
-from ocr_core.image_io import PageImage, decode_image
+from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, ModelError, OcrError
+from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon
 from ocr_core.model_store import ModelStore, sha256_of
 from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
@@ -31,6 +34,7 @@ AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting mode
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
+log = logging.getLogger(__name__)
 
 
 class OcrEngine:
@@ -80,38 +84,45 @@ class OcrEngine:
         return versions
 
     # ------------------------------------------------------------------ reading
-    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn") -> OcrResult:
-        if mode not in MODES:
-            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "bad_mode")
-        if engine not in ENGINES:
-            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}", "bad_engine")
-        t0 = time.perf_counter()
-        pages = decode_image(data)
-        timings = {"decode": (time.perf_counter() - t0) * 1000}
-        return self.read_pages(pages, mode, engine, timings)
+    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn", deadline: float | None = None) -> OcrResult:
+        """Read every page of one image, decoding and reading one page at a time.
 
-    def read_pages(self, pages: list[PageImage], mode: str = "auto", engine: str = "crnn",
-                   timings: dict[str, float] | None = None) -> OcrResult:
+        `deadline` (a `time.monotonic()` value, e.g. from the Lambda context) is checked before each
+        step: past it, `DeadlineExceeded` (504 `timeout`) instead of being killed mid-way.
+        """
+        if mode not in MODES:
+            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
+        if engine not in ENGINES:
+            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {_clip(engine)}", "bad_engine")
+        t0 = time.perf_counter()
+        pages = iter_pages(data)  # every limit (incl. all pages' pixels together) is checked here
+        timings = {"decode": (time.perf_counter() - t0) * 1000}
+        return self.read_pages(pages, mode, engine, timings, deadline)
+
+    def read_pages(self, pages: Iterable[PageImage], mode: str = "auto", engine: str = "crnn",
+                   timings: dict[str, float] | None = None, deadline: float | None = None) -> OcrResult:
         timings = dict(timings or {})
-        start = time.perf_counter()
+        start, before = time.perf_counter(), timings.get("decode", 0.0)
         if engine == "tesseract":
-            return self._read_with_tesseract(pages, mode, timings)
+            return self._read_with_tesseract(pages, mode, timings, deadline)
         if engine == "kerasocr":
             if mode == "handwritten":
                 raise BadRequestError("the kerasocr engine reads printed text only (mode printed or auto)", "bad_mode")
             self.kurapan()  # raises ModelError when its weights are absent
         out_pages: list[Page] = []
         detect_ms = recog_ms = 0.0
-        for page in pages:
-            t = time.perf_counter()
-            regions = self.detector.detect(page)
-            detect_ms += (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode)
-            recog_ms += (time.perf_counter() - t) * 1000
+        for page in _checked(pages, deadline, timings):
+            with _page_failure(page.page):
+                t = time.perf_counter()
+                regions = self.detector.detect(page)
+                detect_ms += (time.perf_counter() - t) * 1000
+                _check_deadline(deadline, f"after finding the lines of page {page.page}")
+                t = time.perf_counter()
+                lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode)
+                recog_ms += (time.perf_counter() - t) * 1000
             out_pages.append(Page(page.page, page.width, page.height, lines))
         timings.update(detect=detect_ms, recognize=recog_ms)
-        timings["total"] = timings.get("decode", 0.0) + (time.perf_counter() - start) * 1000
+        timings["total"] = before + (time.perf_counter() - start) * 1000  # page decoding happens inside
         used = Counter(ln.mode for p in out_pages for ln in p.lines)
         mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
         if engine == "kerasocr":
@@ -154,14 +165,60 @@ class OcrEngine:
                                   region.box, words, "printed"))
         return lines
 
-    def _read_with_tesseract(self, pages: list[PageImage], mode: str, timings: dict[str, float]) -> OcrResult:
+    def _read_with_tesseract(self, pages: Iterable[PageImage], mode: str, timings: dict[str, float],
+                             deadline: float | None) -> OcrResult:
         if not tesseract.available():
             raise ModelError("the tesseract engine was requested but the tesseract binary is not installed")
         t = time.perf_counter()
-        out = [Page(p.page, p.width, p.height, tesseract.read_page(p.gray())) for p in pages]
+        out = []
+        for p in _checked(pages, deadline, timings):
+            with _page_failure(p.page):
+                out.append(Page(p.page, p.width, p.height, tesseract.read_page(p.gray())))
         timings["recognize"] = (time.perf_counter() - t) * 1000
         timings["total"] = sum(timings.values())
         return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
+
+
+def _checked(pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
+    """The pages, decoded one at a time (decode time added to `timings`), each only if time is left."""
+    it = iter(pages)
+    while True:
+        _check_deadline(deadline, "before the next page")
+        t = time.perf_counter()
+        page = next(it, None)
+        timings["decode"] = timings.get("decode", 0.0) + (time.perf_counter() - t) * 1000
+        if page is None:
+            return
+        yield page
+
+
+def _check_deadline(deadline: float | None, where: str) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise DeadlineExceeded(f"The image could not be read in the time this request has ({where}); "
+                               "send fewer or smaller pages.")
+
+
+@contextmanager
+def _page_failure(page: int) -> Iterator[None]:
+    """A crash of detection or recognition on one page is that image's failure (422), not the service's.
+
+    Deterministic on the same pixels, so retrying cannot help: the caller gets a typed error and
+    the next image is read. Our own typed errors and MemoryError (not the image's fault) pass through.
+    """
+    try:
+        yield
+    except (OcrError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.exception("reading page %d failed", page)
+        raise InvalidImageError(f"Page {page} could not be processed ({type(exc).__name__}); "
+                                "this image cannot be read.", "unprocessable_image", 422) from exc
+
+
+def _clip(value: object, limit: int = 40) -> str:
+    """A caller's value quoted in an error message, bounded (it may be a megabyte long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
 
 
 def _load_lexicon(store: ModelStore) -> Lexicon | None:

@@ -18,6 +18,7 @@ import boto3
 import pytest
 import requests
 
+from benchmarks import poison
 from functions.local_api import LocalApi, route_for
 from ocr_core.metrics import cer
 
@@ -206,6 +207,15 @@ BAD_REQUESTS = [
     ("wrong method", "GET", "/api/ocr", {}, 405, "method_not_allowed"),
     ("wrong method on health", "POST", "/api/health", {}, 405, "method_not_allowed"),
     ("bad upload type", "POST", "/api/uploads", {"json": {"content_type": "application/pdf"}}, 415, "unsupported_media_type"),
+    # issue 14: each of these was a 500 (or a 500 "retry")
+    ("tiff page without dimensions", "POST", "/api/ocr", {"data": poison.tiff_second_page_without_size(),
+                                                         "headers": {"Content-Type": "image/tiff"}}, 422, "corrupt_image"),
+    ("12 blank 7000px pages", "POST", "/api/ocr", {"data": poison.blank_pages_tiff(),
+                                                  "headers": {"Content-Type": "image/tiff"}}, 413, "too_many_pixels"),
+    ("json nested 100,000 deep", "POST", "/api/ocr", {"data": poison.nested_json(),
+                                                      "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
+    ("json nested 100,000 deep on uploads", "POST", "/api/uploads", {"data": poison.nested_json(),
+                                                                     "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
 ]
 
 
@@ -216,6 +226,30 @@ def test_bad_requests(api: Any, name: str, method: str, path: str, kwargs: dict,
     body = res.json()
     assert body["error"] == code and body["message"] and body["request_id"], body
     assert "Traceback" not in res.text
+
+
+def test_poison_in_a_batch_fails_only_its_entry(api: Any) -> None:
+    files = [("images", ("poison.tif", poison.tiff_second_page_without_size())),
+             ("images", ("strip.png", poison.strip(40000, 12))),
+             ("images", ("word.png", (SAMPLES / "handwritten-word.png").read_bytes()))]
+    res = post(api, "/api/ocr/batch", files=files, data={"mode": "handwritten"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert [r.get("error") for r in body["results"]] == ["corrupt_image", None, None] and body["failed"] == 1
+    assert cer(expected("handwritten-word"), body["results"][2]["text"]) < 0.3
+
+
+def test_huge_mode_is_refused_without_echoing_it(api: Any) -> None:
+    res = post(api, "/api/ocr", files={"image": ("w.png", b"x")}, data={"mode": "m" * 1_000_000})
+    assert res.status_code == 422 and res.json()["error"] == "bad_mode" and len(res.content) < 1000
+
+
+def test_many_multipart_parts_stop_at_the_first_one_too_many(api: Any) -> None:
+    boundary = "b0undary"
+    part = f'--{boundary}\r\nContent-Disposition: form-data; name="f"\r\n\r\nx\r\n'
+    body = (part * 20_000 + f"--{boundary}--\r\n").encode()
+    res = post(api, "/api/ocr/batch", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert res.status_code == 413 and res.json()["error"] == "too_many_fields", res.text
 
 
 def test_body_over_the_lambda_payload_limit(api: Any) -> None:

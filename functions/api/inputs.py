@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError
+from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError, parse_json, quoted
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 
@@ -29,6 +28,7 @@ from ocr_core.image_io import MAX_IMAGE_BYTES
 
 MODES = ("printed", "handwritten", "auto")
 UPLOAD_PREFIX = "uploads/"
+MAX_FORM_FIELDS = 10  # text fields of a multipart body (only `mode` is read); files are capped by the batch size
 
 
 @dataclass
@@ -82,7 +82,7 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/* or application/json")
     if mode not in MODES:
-        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
     if batch and len(images) > MAX_BATCH_IMAGES:
         raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
     return OcrRequest(images, mode)
@@ -92,10 +92,24 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
     fields: dict[str, str] = {}
     files: list[tuple[str, ImageInput]] = []
 
+    counts = {"fields": 0, "files": 0}
+    max_files = MAX_BATCH_IMAGES if batch else 1
+
+    def count(kind: str) -> None:
+        """Stop parsing at the first part too many (a body may hold 60,000 tiny parts)."""
+        counts[kind] += 1
+        if kind == "fields" and counts[kind] > MAX_FORM_FIELDS:
+            raise ApiError(413, "too_many_fields", f"a request holds at most {MAX_FORM_FIELDS} form fields")
+        if kind == "files" and counts[kind] > max_files + 1:  # one over: the checks below answer with the count
+            raise ApiError(413 if batch else 400, "too_many_images", f"this route reads at most {max_files} image(s) per request"
+                           + ("" if batch else "; use POST /api/ocr/batch for several"))
+
     def on_field(field: Any) -> None:
+        count("fields")
         fields[field.field_name.decode()] = (field.value or b"").decode("utf-8", "replace")
 
     def on_file(file: Any) -> None:
+        count("files")
         file.file_object.seek(0)
         name = (file.file_name or b"image").decode("utf-8", "replace")
         files.append((file.field_name.decode(), ImageInput(name, file.file_object.read())))
@@ -119,10 +133,7 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
 
 
 def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
     mode = body.get("mode")

@@ -62,10 +62,23 @@ def error_response(app: APIGatewayHttpResolver, status: int, code: str, message:
 
 def json_body(app: APIGatewayHttpResolver) -> Any:
     """The request's JSON body; a 400 `bad_json` error if it is not JSON."""
+    return parse_json(app.current_event.decoded_body or "null")
+
+
+def parse_json(data: str | bytes) -> Any:
+    """JSON of a request body; 400 `bad_json` when it is not JSON or nested too deeply to parse."""
     try:
-        return json.loads(app.current_event.decoded_body or "null")
+        return json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is JSON nested too deeply; send a flat object") from None
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """A caller's value in an error message, bounded (it may be a megabyte long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
 
 
 def make_resolver() -> APIGatewayHttpResolver:
@@ -92,7 +105,9 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)
     def _unexpected(err: Exception) -> Response:
         logger.exception("unhandled error")
-        return error_response(app, 500, "internal_error", "the service failed to process this request; retry, or report the request_id")
+        # Not "retry": an unexpected failure may well happen again on the same request.
+        return error_response(app, 500, "internal_error", "the service failed unexpectedly on this request; "
+                              "report the request_id if it persists")
 
     return app
 

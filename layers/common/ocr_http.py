@@ -8,6 +8,7 @@ It needs no TensorFlow and no numpy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -45,6 +46,25 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+UPLOAD_ROOT = "uploads/"
+
+
+def caller_id(event: dict[str, Any]) -> str:
+    """Who calls, as a short opaque id for key prefixes: the JWT subject or the IAM principal
+    (hashed: keys must not carry user names or account ids); `public` when the API has no auth."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    jwt = (authorizer.get("jwt") or {}).get("claims") or {}
+    iam = authorizer.get("iam") or {}
+    who = (f"jwt:{jwt['sub']}" if jwt.get("sub") else
+           f"iam:{iam.get('userArn') or iam.get('userId')}" if (iam.get("userArn") or iam.get("userId")) else "")
+    return hashlib.sha256(who.encode()).hexdigest()[:20] if who else "public"
+
+
+def upload_prefix(caller: str) -> str:
+    """Where a caller's uploads live; the OCR routes read `s3_key`s under it only."""
+    return f"{UPLOAD_ROOT}{caller}/"
 
 
 def request_id(app: APIGatewayHttpResolver) -> str:
@@ -153,6 +173,9 @@ def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[
             else:
                 versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))
         except Exception as err:  # noqa: BLE001 - health reports, never raises
-            no_pointer = registry and getattr(err, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404")
+            # Health may read only */latest.json (least privilege, no s3:ListBucket), so S3 answers a
+            # missing pointer with 403; either way the OCR functions serve the model baked into their image.
+            code = getattr(err, "response", {}).get("Error", {}).get("Code")
+            no_pointer = registry and code in ("NoSuchKey", "404", "AccessDenied", "403")
             versions[kind] = "image" if no_pointer else "unavailable"
     return versions

@@ -34,6 +34,7 @@ AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting mode
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
+RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +50,7 @@ class OcrEngine:
         self._recognizers: dict[str, CrnnRecognizer] = {}
         self._kurapan: kerasocr_adapter.KurapanRecognizer | None = None  # loaded on first use
         self._kurapan_version = ""
+        self._seconds = {"detect_mpx": 0.0, "line": 0.0}  # learned step costs (see _learn), for deadlines
 
     # ------------------------------------------------------------------ models
     def recognizer(self, kind: str) -> CrnnRecognizer:
@@ -113,12 +115,14 @@ class OcrEngine:
         detect_ms = recog_ms = 0.0
         for page in _checked(pages, deadline, timings):
             with _page_failure(page.page):
+                mpx = page.width * page.height / 1e6
+                _check_deadline(deadline, f"before finding the lines of page {page.page}", mpx * self._seconds["detect_mpx"])
                 t = time.perf_counter()
                 regions = self.detector.detect(page)
                 detect_ms += (time.perf_counter() - t) * 1000
-                _check_deadline(deadline, f"after finding the lines of page {page.page}")
+                self._learn("detect_mpx", (time.perf_counter() - t) / max(mpx, 0.05))
                 t = time.perf_counter()
-                lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode)
+                lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode, deadline)
                 recog_ms += (time.perf_counter() - t) * 1000
             out_pages.append(Page(page.page, page.width, page.height, lines))
         timings.update(detect=detect_ms, recognize=recog_ms)
@@ -134,10 +138,9 @@ class OcrEngine:
         return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
                          self.detector.name, timings)
 
-    def _recognize(self, regions: list, mode: str) -> list[Line]:
-        crops = [r.crop for r in regions]
+    def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
-        readings = {k: self.recognizer(k).read_lines(crops, self.decoder, self.lexicon) for k in kinds}
+        readings = self._read_lines([r.crop for r in regions], kinds, deadline)
         lines = []
         for i, region in enumerate(regions):
             kind = kinds[0] if len(kinds) == 1 else _auto_kind(readings["printed"][i], readings["handwritten"][i])
@@ -147,6 +150,26 @@ class OcrEngine:
             words = [Word(w.text, w.confidence, region.crop_x_to_box(w.x0, w.x1)) for w in r.words]
             lines.append(Line(r.text, r.confidence, region.box, words, kind))
         return lines
+
+    def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None) -> dict[str, list[LineReading]]:
+        """Every crop read by each model, in chunks of similar width, checking the deadline before
+        each chunk against what a chunk has cost so far (a dense 50 Mpx page is ~100 lines)."""
+        readings: dict[str, list[LineReading | None]] = {k: [None] * len(crops) for k in kinds}
+        order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])  # widest (dearest) first: estimates err high
+        for start in range(0, len(order), RECOGNIZE_CHUNK):
+            chunk = order[start:start + RECOGNIZE_CHUNK]
+            _check_deadline(deadline, "while reading lines", len(chunk) * len(kinds) * self._seconds["line"])
+            t = time.perf_counter()
+            for k in kinds:
+                for i, reading in zip(chunk, self.recognizer(k).read_lines([crops[i] for i in chunk], self.decoder, self.lexicon)):
+                    readings[k][i] = reading
+            self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
+        return {k: [r for r in v if r is not None] for k, v in readings.items()}
+
+    def _learn(self, what: str, seconds: float) -> None:
+        """Running estimate of a step's cost (seconds per line / per megapixel), for deadline checks."""
+        old = self._seconds[what]
+        self._seconds[what] = seconds if old == 0.0 else 0.7 * old + 0.3 * seconds
 
     def _recognize_words(self, regions: list) -> list[Line]:
         """kurapan reads words: each line crop is cut at its blank gaps, each word read alone."""
@@ -192,8 +215,9 @@ def _checked(pages: Iterable[PageImage], deadline: float | None, timings: dict[s
         yield page
 
 
-def _check_deadline(deadline: float | None, where: str) -> None:
-    if deadline is not None and time.monotonic() >= deadline:
+def _check_deadline(deadline: float | None, where: str, expected_seconds: float = 0.0) -> None:
+    """Past the deadline, or the next step (by what such steps have cost) would end past it: stop now."""
+    if deadline is not None and time.monotonic() + expected_seconds >= deadline:
         raise DeadlineExceeded(f"The image could not be read in the time this request has ({where}); "
                                "send fewer or smaller pages.")
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
@@ -43,8 +44,9 @@ class PageImage:
         return int(self.rgb.shape[0])
 
     def gray(self) -> np.ndarray:
-        r, g, b = (self.rgb[:, :, i].astype(np.float32) for i in range(3))
-        return np.clip(0.299 * r + 0.587 * g + 0.114 * b + 0.5, 0, 255).astype(np.uint8)
+        """ITU-R 601 luma (0.299 R + 0.587 G + 0.114 B), rounded; OpenCV's fixed-point version: no
+        float copies of the page (a 50 Mpx page took 6 s and 600 MB that way)."""
+        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY)
 
 
 def _error(code: str, message: str, status: int) -> InvalidImageError:

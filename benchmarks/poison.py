@@ -82,3 +82,60 @@ def blank_png(side: int = 7000) -> bytes:
 def nested_json(depth: int = 100_000) -> bytes:
     """`{"image": [[[[...]]]]}` nested `depth` levels (json.loads raises RecursionError)."""
     return b'{"image": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+# ------------------------------------------------------------------ fuzzing (tests/test_fuzz.py, benchmarks.faults)
+EDGE_VALUES = [b"\x00", b"\xff", b"\x7f", b"\x80", b"\x00\x00", b"\xff\xff", b"\xff\xff\xff\x7f", b"\x00\x00\x00\x80",
+               b"\x01\x00", b"\x00\x01"]
+
+
+def seed_images() -> dict[str, bytes]:
+    page = text_page("Fuzz 42", 20)
+    rgb, two = page.convert("RGB"), [page, text_page("page two", 20)]
+    arr16 = (np.asarray(page, np.uint16) * 257).astype(np.uint16)
+    return {
+        "png": save(rgb, "PNG"),
+        "png-palette": save(page.convert("P"), "PNG"),
+        "png-16bit": save(Image.fromarray(arr16), "PNG"),
+        "jpeg": save(rgb, "JPEG", quality=85),
+        "jpeg-progressive-exif": save(rgb, "JPEG", progressive=True, exif=_exif()),
+        "bmp": save(rgb, "BMP"),
+        "webp": save(rgb, "WEBP", quality=80),
+        "webp-lossless": save(rgb, "WEBP", lossless=True),
+        "tiff": save(rgb, "TIFF"),
+        "tiff-multipage": save(two[0], "TIFF", save_all=True, append_images=two[1:]),
+        "tiff-deflate": save(page, "TIFF", compression="tiff_deflate"),
+        "tiff-lzw-cmyk": save(rgb.convert("CMYK"), "TIFF", compression="tiff_lzw"),
+        "tiff-jpeg": save(rgb, "TIFF", compression="jpeg"),
+        "tiff-group4": save(page.convert("1"), "TIFF", compression="group4"),
+        "tiff-float": float_tiff("Fuzz 42", nan=False, inf=False),
+    }
+
+
+def _exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return exif
+
+
+def mutate(data: bytes, rng: np.random.Generator) -> bytes:
+    """One to four mutations, weighted towards the header (where parsers branch)."""
+    out = bytearray(data)
+    for _ in range(int(rng.integers(1, 5))):
+        kind = int(rng.integers(0, 5))
+        head = min(len(out), 512)
+        pos = int(rng.integers(0, head if rng.random() < 0.7 else len(out)))
+        if kind == 0:  # flip bits
+            out[pos] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1:  # an edge value over a field
+            value = EDGE_VALUES[int(rng.integers(0, len(EDGE_VALUES)))]
+            out[pos:pos + len(value)] = value
+        elif kind == 2:  # cut short
+            del out[max(8, pos):]
+        elif kind == 3:  # repeat a chunk
+            n = int(rng.integers(1, 64))
+            out[pos:pos] = out[pos:pos + n]
+        else:  # random bytes
+            n = int(rng.integers(1, 16))
+            out[pos:pos + n] = rng.bytes(n)
+    return bytes(out)

@@ -190,7 +190,7 @@ def main() -> None:
         ok = r["seconds"] < timeout and r["peak_rss_mb"] < memory
         lines.append(f"| {label} | `{route}` | {r['body_bytes'] / 1e3:,.0f} KB | {r['status']} | {r['what']} | "
                      f"{r['seconds']:.1f} | {timeout} | {r['peak_rss_mb']:,.0f} | {memory}{'' if ok else ' **over**'} |")
-    lines += ["", "Every answer arrives before the timeout: reading stops 1.5 s before it (504 `timeout` for one "
+    lines += ["", "Every answer arrives before the timeout: reading stops 2.5 s before it (504 `timeout` for one "
               "image; for a batch, `timeout` entries and a warning, each image keeping 1 s for those after it). "
               "Limits that refuse work before it starts: 20 MiB, 50 Mpx per page, 100 Mpx per image "
               "(`OCR_MAX_TOTAL_PIXELS`), 50 pages, 10 images per batch.", ""]

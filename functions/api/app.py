@@ -24,7 +24,7 @@ ENGINE.warm_up()
 app = make_resolver()
 # Answer before Lambda kills the function: stop reading this long before its timeout (the answer
 # still has to be shaped and sent). OCR_REQUEST_SECONDS optionally caps a request further.
-DEADLINE_MARGIN_SECONDS = 1.5
+DEADLINE_MARGIN_SECONDS = 2.5
 REQUEST_SECONDS = float(os.environ.get("OCR_REQUEST_SECONDS", "0")) or None
 MIN_IMAGE_SECONDS = 1.0  # the batch route keeps this much per image still to read
 

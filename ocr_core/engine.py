@@ -35,6 +35,7 @@ AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
 RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
+ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
 log = logging.getLogger(__name__)
 
 
@@ -113,14 +114,15 @@ class OcrEngine:
             self.kurapan()  # raises ModelError when its weights are absent
         out_pages: list[Page] = []
         detect_ms = recog_ms = 0.0
-        for page in _checked(pages, deadline, timings):
+        for page in self._checked(pages, deadline, timings):
             with _page_failure(page.page):
                 mpx = page.width * page.height / 1e6
                 _check_deadline(deadline, f"before finding the lines of page {page.page}", mpx * self._seconds["detect_mpx"])
                 t = time.perf_counter()
                 regions = self.detector.detect(page)
                 detect_ms += (time.perf_counter() - t) * 1000
-                self._learn("detect_mpx", (time.perf_counter() - t) / max(mpx, 0.05))
+                if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
+                    self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
                 t = time.perf_counter()
                 lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode, deadline)
                 recog_ms += (time.perf_counter() - t) * 1000
@@ -166,6 +168,20 @@ class OcrEngine:
             self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
         return {k: [r for r in v if r is not None] for k, v in readings.items()}
 
+    def _checked(self, pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
+        """The pages, decoded one at a time (decode time added to `timings`), each only if time is
+        left to decode it (estimated by the pages before it)."""
+        it, last = iter(pages), 0.0
+        while True:
+            _check_deadline(deadline, "before decoding the next page", last)
+            t = time.perf_counter()
+            page = next(it, None)
+            last = time.perf_counter() - t
+            timings["decode"] = timings.get("decode", 0.0) + last * 1000
+            if page is None:
+                return
+            yield page
+
     def _learn(self, what: str, seconds: float) -> None:
         """Running estimate of a step's cost (seconds per line / per megapixel), for deadline checks."""
         old = self._seconds[what]
@@ -194,7 +210,7 @@ class OcrEngine:
             raise ModelError("the tesseract engine was requested but the tesseract binary is not installed")
         t = time.perf_counter()
         out = []
-        for p in _checked(pages, deadline, timings):
+        for p in self._checked(pages, deadline, timings):
             with _page_failure(p.page):
                 out.append(Page(p.page, p.width, p.height, tesseract.read_page(p.gray())))
         timings["recognize"] = (time.perf_counter() - t) * 1000
@@ -202,22 +218,12 @@ class OcrEngine:
         return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
 
 
-def _checked(pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
-    """The pages, decoded one at a time (decode time added to `timings`), each only if time is left."""
-    it = iter(pages)
-    while True:
-        _check_deadline(deadline, "before the next page")
-        t = time.perf_counter()
-        page = next(it, None)
-        timings["decode"] = timings.get("decode", 0.0) + (time.perf_counter() - t) * 1000
-        if page is None:
-            return
-        yield page
 
 
 def _check_deadline(deadline: float | None, where: str, expected_seconds: float = 0.0) -> None:
-    """Past the deadline, or the next step (by what such steps have cost) would end past it: stop now."""
-    if deadline is not None and time.monotonic() + expected_seconds >= deadline:
+    """Past the deadline, or the next step (by what such steps have cost, with headroom for a busier
+    CPU) would end past it: stop now."""
+    if deadline is not None and time.monotonic() + ESTIMATE_HEADROOM * expected_seconds >= deadline:
         raise DeadlineExceeded(f"The image could not be read in the time this request has ({where}); "
                                "send fewer or smaller pages.")
 

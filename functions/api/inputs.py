@@ -55,7 +55,7 @@ def body_bytes(event: dict[str, Any]) -> bytes:
     if len(data) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large",
                        f"the request body is {len(data):,} bytes; the limit is {MAX_BODY_BYTES:,}. "
-                       "For larger images POST /api/uploads, PUT the file to the returned URL, then send {\"s3_key\": ...}")
+                       "For larger images POST /api/uploads, POST the file with the returned form fields, then send {\"s3_key\": ...}")
     return data
 
 

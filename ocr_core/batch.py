@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocr_core.errors import BadRequestError, InvalidImageError, OcrError
+from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.image_io import MAX_IMAGE_BYTES
 from ocr_core.result_store import (
     FINGERPRINT_KEY,
@@ -99,8 +99,9 @@ class BatchRunner:
     """Answers work items against one store with one engine (create both once per process)."""
 
     def __init__(self, engine: Any, store: Store, enqueue: Callable[[list[WorkItem]], None] | None = None,
-                 default_mode: str = "auto") -> None:
+                 default_mode: str = "auto", item_seconds: float | None = None) -> None:
         self.engine = engine
+        self.item_seconds = item_seconds  # reading one image may take this long; over it: a `timeout` answer
         self.store = store
         self.enqueue = enqueue  # None: job items are processed inline (local folder mode)
         self.default_mode = default_mode
@@ -113,7 +114,8 @@ class BatchRunner:
         return self._versions
 
     # ------------------------------------------------------------------------------------ items
-    def process(self, item: WorkItem) -> Outcome:
+    def process(self, item: WorkItem, stop_by: float | None = None) -> Outcome:
+        """Answer one item; `stop_by` (time.monotonic()) is when the invocation must stop working."""
         t0 = time.perf_counter()
         ref = item.ref
         if ref.key.endswith("/"):  # a console "folder" marker, not an upload
@@ -128,13 +130,13 @@ class BatchRunner:
         if _answers(head, ref.etag):
             out = Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
         else:
-            out = self._answer(item, rkey, head, t0)
+            out = self._answer(item, rkey, head, t0, stop_by)
         out.duration_ms = (time.perf_counter() - t0) * 1000
         if item.job is not None:
             self._record_job_part(item.job, out)
         return out
 
-    def _answer(self, item: WorkItem, rkey: str, head: Head | None, t0: float) -> Outcome:
+    def _answer(self, item: WorkItem, rkey: str, head: Head | None, t0: float, stop_by: float | None) -> Outcome:
         ref = item.ref
         if ref.size is not None and ref.size > MAX_IMAGE_BYTES:  # do not download what we will refuse
             err = InvalidImageError(f"The image is {ref.size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.1f} MB.",
@@ -156,13 +158,18 @@ class BatchRunner:
         if _answers(head, src.ref.etag):
             return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status=head and head.meta.get(STATUS_KEY))
         timings = {"read": (time.perf_counter() - t0) * 1000}
+        budget_end = time.monotonic() + self.item_seconds if self.item_seconds else None
+        deadline = min((d for d in (budget_end, stop_by) if d is not None), default=None)
         try:
             mode, mode_source = self.choose_mode(src, item.mode)
             t1 = time.perf_counter()
-            result = self.engine.read(src.data, mode=mode)
+            result = self.engine.read(src.data, mode=mode, deadline=deadline)
             timings["ocr"] = (time.perf_counter() - t1) * 1000
         except OcrError as err:
-            if err.http_status >= 500:  # our side (model store...): retry, do not answer
+            if err.retryable:  # our side (model store...): retry, do not answer
+                raise
+            if isinstance(err, DeadlineExceeded) and deadline != budget_end:
+                err.transient = True  # the invocation ran out, not the image's own budget: a fresh one may do it
                 raise
             return self._write_answer(rkey, head, self._error_doc(src.ref, err, timings, t0, src), ref.key)
         timings["total"] = (time.perf_counter() - t0) * 1000

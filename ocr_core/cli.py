@@ -88,10 +88,10 @@ def batch_main(argv: list[str]) -> int:
     for ref in bar:
         try:
             out = runner.process(WorkItem(ref, a.mode))
-        except OSError as err:  # unreadable file or full disk: report, go on with the rest
+        except Exception as err:  # noqa: BLE001 - unreadable file, full disk, a bug: report it, go on with the rest
             counts["failed"] = counts.get("failed", 0) + 1
             errors += 1
-            tqdm.write(f"{ref.key}: {err}", file=sys.stderr)
+            tqdm.write(f"{ref.key}: not answered ({type(err).__name__}: {err})", file=sys.stderr)
             continue
         label = "unchanged" if out.status == "duplicate" else out.status
         counts[label] = counts.get(label, 0) + 1

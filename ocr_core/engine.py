@@ -10,16 +10,19 @@ Models load once per engine (create one engine per process and reuse it).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from ocr_core import __version__, kerasocr_adapter, tesseract
 from ocr_core.detect import LineDetector, find_kerasocr_weights, make_detector
-from ocr_core.errors import BadRequestError, ModelError
-from ocr_core.image_io import PageImage, decode_image
+from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, ModelError, OcrError
+from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon
 from ocr_core.model_store import ModelStore, sha256_of
 from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
@@ -31,6 +34,9 @@ AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting mode
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
+RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
+ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
+log = logging.getLogger(__name__)
 
 
 class OcrEngine:
@@ -45,6 +51,7 @@ class OcrEngine:
         self._recognizers: dict[str, CrnnRecognizer] = {}
         self._kurapan: kerasocr_adapter.KurapanRecognizer | None = None  # loaded on first use
         self._kurapan_version = ""
+        self._seconds = {"detect_mpx": 0.0, "line": 0.0}  # learned step costs (see _learn), for deadlines
 
     # ------------------------------------------------------------------ models
     def recognizer(self, kind: str) -> CrnnRecognizer:
@@ -80,38 +87,48 @@ class OcrEngine:
         return versions
 
     # ------------------------------------------------------------------ reading
-    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn") -> OcrResult:
-        if mode not in MODES:
-            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "bad_mode")
-        if engine not in ENGINES:
-            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}", "bad_engine")
-        t0 = time.perf_counter()
-        pages = decode_image(data)
-        timings = {"decode": (time.perf_counter() - t0) * 1000}
-        return self.read_pages(pages, mode, engine, timings)
+    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn", deadline: float | None = None) -> OcrResult:
+        """Read every page of one image, decoding and reading one page at a time.
 
-    def read_pages(self, pages: list[PageImage], mode: str = "auto", engine: str = "crnn",
-                   timings: dict[str, float] | None = None) -> OcrResult:
+        `deadline` (a `time.monotonic()` value, e.g. from the Lambda context) is checked before each
+        step: past it, `DeadlineExceeded` (504 `timeout`) instead of being killed mid-way.
+        """
+        if mode not in MODES:
+            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
+        if engine not in ENGINES:
+            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {_clip(engine)}", "bad_engine")
+        t0 = time.perf_counter()
+        pages = iter_pages(data)  # every limit (incl. all pages' pixels together) is checked here
+        timings = {"decode": (time.perf_counter() - t0) * 1000}
+        return self.read_pages(pages, mode, engine, timings, deadline)
+
+    def read_pages(self, pages: Iterable[PageImage], mode: str = "auto", engine: str = "crnn",
+                   timings: dict[str, float] | None = None, deadline: float | None = None) -> OcrResult:
         timings = dict(timings or {})
-        start = time.perf_counter()
+        start, before = time.perf_counter(), timings.get("decode", 0.0)
         if engine == "tesseract":
-            return self._read_with_tesseract(pages, mode, timings)
+            return self._read_with_tesseract(pages, mode, timings, deadline)
         if engine == "kerasocr":
             if mode == "handwritten":
                 raise BadRequestError("the kerasocr engine reads printed text only (mode printed or auto)", "bad_mode")
             self.kurapan()  # raises ModelError when its weights are absent
         out_pages: list[Page] = []
         detect_ms = recog_ms = 0.0
-        for page in pages:
-            t = time.perf_counter()
-            regions = self.detector.detect(page)
-            detect_ms += (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode)
-            recog_ms += (time.perf_counter() - t) * 1000
+        for page in self._checked(pages, deadline, timings):
+            with _page_failure(page.page):
+                mpx = page.width * page.height / 1e6
+                _check_deadline(deadline, f"before finding the lines of page {page.page}", mpx * self._seconds["detect_mpx"])
+                t = time.perf_counter()
+                regions = self.detector.detect(page)
+                detect_ms += (time.perf_counter() - t) * 1000
+                if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
+                    self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
+                t = time.perf_counter()
+                lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode, deadline)
+                recog_ms += (time.perf_counter() - t) * 1000
             out_pages.append(Page(page.page, page.width, page.height, lines))
         timings.update(detect=detect_ms, recognize=recog_ms)
-        timings["total"] = timings.get("decode", 0.0) + (time.perf_counter() - start) * 1000
+        timings["total"] = before + (time.perf_counter() - start) * 1000  # page decoding happens inside
         used = Counter(ln.mode for p in out_pages for ln in p.lines)
         mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
         if engine == "kerasocr":
@@ -123,10 +140,9 @@ class OcrEngine:
         return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
                          self.detector.name, timings)
 
-    def _recognize(self, regions: list, mode: str) -> list[Line]:
-        crops = [r.crop for r in regions]
+    def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
-        readings = {k: self.recognizer(k).read_lines(crops, self.decoder, self.lexicon) for k in kinds}
+        readings = self._read_lines([r.crop for r in regions], kinds, deadline)
         lines = []
         for i, region in enumerate(regions):
             kind = kinds[0] if len(kinds) == 1 else _auto_kind(readings["printed"][i], readings["handwritten"][i])
@@ -136,6 +152,40 @@ class OcrEngine:
             words = [Word(w.text, w.confidence, region.crop_x_to_box(w.x0, w.x1)) for w in r.words]
             lines.append(Line(r.text, r.confidence, region.box, words, kind))
         return lines
+
+    def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None) -> dict[str, list[LineReading]]:
+        """Every crop read by each model, in chunks of similar width, checking the deadline before
+        each chunk against what a chunk has cost so far (a dense 50 Mpx page is ~100 lines)."""
+        readings: dict[str, list[LineReading | None]] = {k: [None] * len(crops) for k in kinds}
+        order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])  # widest (dearest) first: estimates err high
+        for start in range(0, len(order), RECOGNIZE_CHUNK):
+            chunk = order[start:start + RECOGNIZE_CHUNK]
+            _check_deadline(deadline, "while reading lines", len(chunk) * len(kinds) * self._seconds["line"])
+            t = time.perf_counter()
+            for k in kinds:
+                for i, reading in zip(chunk, self.recognizer(k).read_lines([crops[i] for i in chunk], self.decoder, self.lexicon)):
+                    readings[k][i] = reading
+            self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
+        return {k: [r for r in v if r is not None] for k, v in readings.items()}
+
+    def _checked(self, pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
+        """The pages, decoded one at a time (decode time added to `timings`), each only if time is
+        left to decode it (estimated by the pages before it)."""
+        it, last = iter(pages), 0.0
+        while True:
+            _check_deadline(deadline, "before decoding the next page", last)
+            t = time.perf_counter()
+            page = next(it, None)
+            last = time.perf_counter() - t
+            timings["decode"] = timings.get("decode", 0.0) + last * 1000
+            if page is None:
+                return
+            yield page
+
+    def _learn(self, what: str, seconds: float) -> None:
+        """Running estimate of a step's cost (seconds per line / per megapixel), for deadline checks."""
+        old = self._seconds[what]
+        self._seconds[what] = seconds if old == 0.0 else 0.7 * old + 0.3 * seconds
 
     def _recognize_words(self, regions: list) -> list[Line]:
         """kurapan reads words: each line crop is cut at its blank gaps, each word read alone."""
@@ -154,14 +204,51 @@ class OcrEngine:
                                   region.box, words, "printed"))
         return lines
 
-    def _read_with_tesseract(self, pages: list[PageImage], mode: str, timings: dict[str, float]) -> OcrResult:
+    def _read_with_tesseract(self, pages: Iterable[PageImage], mode: str, timings: dict[str, float],
+                             deadline: float | None) -> OcrResult:
         if not tesseract.available():
             raise ModelError("the tesseract engine was requested but the tesseract binary is not installed")
         t = time.perf_counter()
-        out = [Page(p.page, p.width, p.height, tesseract.read_page(p.gray())) for p in pages]
+        out = []
+        for p in self._checked(pages, deadline, timings):
+            with _page_failure(p.page):
+                out.append(Page(p.page, p.width, p.height, tesseract.read_page(p.gray())))
         timings["recognize"] = (time.perf_counter() - t) * 1000
         timings["total"] = sum(timings.values())
         return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
+
+
+
+
+def _check_deadline(deadline: float | None, where: str, expected_seconds: float = 0.0) -> None:
+    """Past the deadline, or the next step (by what such steps have cost, with headroom for a busier
+    CPU) would end past it: stop now."""
+    if deadline is not None and time.monotonic() + ESTIMATE_HEADROOM * expected_seconds >= deadline:
+        raise DeadlineExceeded(f"The image could not be read in the time this request has ({where}); "
+                               "send fewer or smaller pages.")
+
+
+@contextmanager
+def _page_failure(page: int) -> Iterator[None]:
+    """A crash of detection or recognition on one page is that image's failure (422), not the service's.
+
+    Deterministic on the same pixels, so retrying cannot help: the caller gets a typed error and
+    the next image is read. Our own typed errors and MemoryError (not the image's fault) pass through.
+    """
+    try:
+        yield
+    except (OcrError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.exception("reading page %d failed", page)
+        raise InvalidImageError(f"Page {page} could not be processed ({type(exc).__name__}); "
+                                "this image cannot be read.", "unprocessable_image", 422) from exc
+
+
+def _clip(value: object, limit: int = 40) -> str:
+    """A caller's value quoted in an error message, bounded (it may be a megabyte long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
 
 
 def _load_lexicon(store: ModelStore) -> Lexicon | None:

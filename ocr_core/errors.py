@@ -12,6 +12,7 @@ ACCEPTED_FORMATS = "JPEG, PNG, TIFF (multi-page too), BMP and WebP"
 class OcrError(Exception):
     code = "ocr_error"
     http_status = 500
+    transient: bool | None = None  # None: our side (5xx) is worth retrying, the input's fault (4xx) is not
 
     def __init__(self, message: str, code: str | None = None, http_status: int | None = None) -> None:
         super().__init__(message)
@@ -20,6 +21,11 @@ class OcrError(Exception):
             self.code = code
         if http_status:
             self.http_status = http_status
+
+    @property
+    def retryable(self) -> bool:
+        """Could the same input succeed on a later attempt (batch jobs retry these, answer the rest)?"""
+        return self.http_status >= 500 if self.transient is None else self.transient
 
     def to_dict(self) -> dict[str, str]:
         return {"error": self.code, "message": self.message}
@@ -44,3 +50,11 @@ class ModelError(OcrError):
 
     code = "model_error"
     http_status = 500
+
+
+class DeadlineExceeded(OcrError):
+    """The time budget ran out before the image was read (the function would have been killed)."""
+
+    code = "timeout"
+    http_status = 504
+    transient = False  # the same image gets the same budget again: a retry would time out too

@@ -168,8 +168,7 @@ def _as_gray(img: np.ndarray) -> np.ndarray:
 def _is_inverted(gray: np.ndarray) -> bool:
     """Light text on dark? Flattening assumes light paper; with the wrong polarity it turns the
     background around the text dark, so the polarity leaving far less dark area is the right one."""
-    s = min(1.0, 512 / max(gray.shape))
-    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    small = _thumbnail(gray)
     dark = [np.mean(_flatten(img)[0] < 128) for img in (small, 255 - small)]
     return bool(dark[1] < 0.5 * dark[0])
 
@@ -181,12 +180,20 @@ def _flatten(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     varies slowly, and it keeps big pages cheap.
     """
     h, w = gray.shape
-    s = min(1.0, 512 / max(h, w))
-    small = cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else gray
+    small = _thumbnail(gray)
     k = max(15, min(small.shape) // 10) | 1
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     bg = np.maximum(cv2.resize(cv2.blur(bg, (k, k)), (w, h), interpolation=cv2.INTER_LINEAR), 1)
     return cv2.divide(gray, bg, scale=255), bg
+
+
+def _thumbnail(gray: np.ndarray, side: int = 512) -> np.ndarray:
+    """Scaled so its longer side is at most `side`; never 0 px thin (an 8x40000 strip stays >= 1 px)."""
+    h, w = gray.shape
+    s = min(1.0, side / max(h, w))
+    if s == 1.0:
+        return gray
+    return cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _noise_sigma(gray: np.ndarray) -> float:

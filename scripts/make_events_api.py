@@ -53,7 +53,7 @@ def all_events() -> dict[str, dict[str, Any]]:
         "api-ocr-json-base64": event("POST", "/api/ocr", "POST /api/ocr", json_hdr, json.dumps({
             "image": base64.b64encode(word).decode(), "filename": "handwritten-word.png", "mode": "handwritten"}).encode()),
         "api-ocr-s3-key": event("POST", "/api/ocr", "POST /api/ocr", json_hdr, json.dumps({
-            "s3_key": "uploads/example/handwritten-note.png", "mode": "handwritten"}).encode()),
+            "s3_key": "uploads/public/example/handwritten-note.png", "mode": "handwritten"}).encode()),
         "api-ocr-handwritten-multipart": event("POST", "/api/ocr/handwritten", "POST /api/ocr/handwritten",
                                                *multipart([("image", "handwritten-note.png", note)], {})),
         "api-ocr-batch-multipart": event("POST", "/api/ocr/batch", "POST /api/ocr/batch", *multipart(

@@ -18,6 +18,7 @@ import boto3
 import pytest
 import requests
 
+from benchmarks import poison
 from functions.local_api import LocalApi, route_for
 from ocr_core.metrics import cer
 
@@ -72,7 +73,7 @@ def test_every_event_file_is_current() -> None:
 
 
 def test_events_under_the_rie(api: Any) -> None:
-    api.s3.put_object(Bucket=BUCKET, Key="uploads/example/handwritten-note.png", Body=(SAMPLES / "handwritten-note.png").read_bytes())
+    api.s3.put_object(Bucket=BUCKET, Key="uploads/public/example/handwritten-note.png", Body=(SAMPLES / "handwritten-note.png").read_bytes())
     results = {name.stem: invoke_event(api, name.stem) for name in sorted(EVENTS.glob("api-*.json"))}
     assert set(results) >= {"api-health", "api-ocr-multipart", "api-ocr-raw-image", "api-ocr-json-base64",
                             "api-ocr-s3-key", "api-ocr-handwritten-multipart", "api-ocr-batch-multipart", "api-uploads"}
@@ -161,8 +162,14 @@ def test_upload_then_ocr_by_key(api: Any) -> None:
     up = post(api, "/api/uploads", json={"filename": "my scan (1).png", "content_type": "image/png"})
     assert up.status_code == 201, up.text
     ticket = up.json()
-    put = requests.put(ticket["upload_url"], data=(SAMPLES / "printed-letter.png").read_bytes(), headers=ticket["headers"], timeout=30)
-    assert put.status_code == 200, put.text
+    assert ticket["method"] == "POST" and ticket["s3_key"].startswith("uploads/public/")  # no auth here: the public prefix
+    # What S3 enforces (moto accepts any form, so the policy itself is checked): key, type, size, expiry.
+    policy = json.loads(base64.b64decode(ticket["fields"]["policy"]))
+    assert {"key": ticket["s3_key"]} in policy["conditions"] and {"Content-Type": "image/png"} in policy["conditions"]
+    assert ["content-length-range", 1, 20 * 1024 * 1024] in policy["conditions"] and policy["expiration"]
+    form = requests.post(ticket["upload_url"], data=ticket["fields"], timeout=30,
+                         files={"file": ("scan.png", (SAMPLES / "printed-letter.png").read_bytes())})
+    assert form.status_code in (200, 201, 204), form.text
     body = post(api, "/api/ocr", json={"s3_key": ticket["s3_key"], "mode": "printed"}).json()
     assert cer(expected("printed-letter"), body["text"]) < 0.08, body
     batch = post(api, "/api/ocr/batch", json={"images": [{"s3_key": ticket["s3_key"]}, {"image": "***"}]}).json()
@@ -195,17 +202,27 @@ BAD_REQUESTS = [
     ("bad json", "POST", "/api/ocr", {"data": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
     ("json without image", "POST", "/api/ocr", {"json": {"mode": "auto"}}, 400, "missing_image"),
     ("form-urlencoded", "POST", "/api/ocr", {"data": {"image": "abc"}}, 415, "unsupported_media_type"),
-    ("unknown key", "POST", "/api/ocr", {"json": {"s3_key": "uploads/none/x.png"}}, 404, "upload_not_found"),
+    ("unknown key", "POST", "/api/ocr", {"json": {"s3_key": "uploads/public/none/x.png"}}, 404, "upload_not_found"),
     ("key outside uploads", "POST", "/api/ocr", {"json": {"s3_key": "results/x.json"}}, 400, "bad_s3_key"),
     ("oversized body", "POST", "/api/ocr", {"data": b"\x89PNG" + b"0" * 4_500_000, "headers": {"Content-Type": "image/png"}}, 413, "payload_too_large"),
     ("too many images", "POST", "/api/ocr/batch", {"files": [("images", (f"{i}.png", b"x")) for i in range(11)]}, 413, "too_many_images"),
     ("two images on /api/ocr", "POST", "/api/ocr", {"files": [("image", ("a.png", b"x")), ("image", ("b.png", b"y"))]}, 400, "too_many_images"),
     ("unknown route", "GET", "/api/nothing", {}, 404, "not_found"),
     ("trailing slash", "POST", "/api/ocr/", {"files": {"image": ("n.png", b"x")}}, 404, "not_found"),
-    ("json batch too large", "POST", "/api/ocr/batch", {"json": {"images": [{"s3_key": "uploads/none/x.png"}] * 11}}, 413, "too_many_images"),
+    ("json batch too large", "POST", "/api/ocr/batch", {"json": {"images": [{"s3_key": "uploads/public/none/x.png"}] * 11}}, 413, "too_many_images"),
     ("wrong method", "GET", "/api/ocr", {}, 405, "method_not_allowed"),
     ("wrong method on health", "POST", "/api/health", {}, 405, "method_not_allowed"),
-    ("bad upload type", "POST", "/api/uploads", {"json": {"content_type": "application/pdf"}}, 415, "unsupported_media_type"),
+    ("bad upload type", "POST", "/api/uploads", {"json": {"content_type": "text/html"}}, 415, "unsupported_media_type"),
+    ("another caller's upload", "POST", "/api/ocr", {"json": {"s3_key": "uploads/3f2a9c/x/scan.png"}}, 400, "bad_s3_key"),
+    # issue 14: each of these was a 500 (or a 500 "retry")
+    ("tiff page without dimensions", "POST", "/api/ocr", {"data": poison.tiff_second_page_without_size(),
+                                                         "headers": {"Content-Type": "image/tiff"}}, 422, "corrupt_image"),
+    ("12 blank 7000px pages", "POST", "/api/ocr", {"data": poison.blank_pages_tiff(),
+                                                  "headers": {"Content-Type": "image/tiff"}}, 413, "too_many_pixels"),
+    ("json nested 100,000 deep", "POST", "/api/ocr", {"data": poison.nested_json(),
+                                                      "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
+    ("json nested 100,000 deep on uploads", "POST", "/api/uploads", {"data": poison.nested_json(),
+                                                                     "headers": {"Content-Type": "application/json"}}, 400, "bad_json"),
 ]
 
 
@@ -216,6 +233,42 @@ def test_bad_requests(api: Any, name: str, method: str, path: str, kwargs: dict,
     body = res.json()
     assert body["error"] == code and body["message"] and body["request_id"], body
     assert "Traceback" not in res.text
+
+
+def test_poison_in_a_batch_fails_only_its_entry(api: Any) -> None:
+    files = [("images", ("poison.tif", poison.tiff_second_page_without_size())),
+             ("images", ("strip.png", poison.strip(40000, 12))),
+             ("images", ("word.png", (SAMPLES / "handwritten-word.png").read_bytes()))]
+    res = post(api, "/api/ocr/batch", files=files, data={"mode": "handwritten"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert [r.get("error") for r in body["results"]] == ["corrupt_image", None, None] and body["failed"] == 1
+    assert cer(expected("handwritten-word"), body["results"][2]["text"]) < 0.3
+
+
+def test_huge_mode_is_refused_without_echoing_it(api: Any) -> None:
+    res = post(api, "/api/ocr", files={"image": ("w.png", b"x")}, data={"mode": "m" * 1_000_000})
+    assert res.status_code == 422 and res.json()["error"] == "bad_mode" and len(res.content) < 1000
+
+
+def test_many_multipart_parts_stop_at_the_first_one_too_many(api: Any) -> None:
+    boundary = "b0undary"
+    part = f'--{boundary}\r\nContent-Disposition: form-data; name="f"\r\n\r\nx\r\n'
+    body = (part * 20_000 + f"--{boundary}--\r\n").encode()
+    res = post(api, "/api/ocr/batch", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert res.status_code == 413 and res.json()["error"] == "too_many_fields", res.text
+
+
+def test_upload_prefixes_are_per_caller() -> None:
+    from ocr_http import caller_id
+
+    def event(authorizer: dict[str, Any]) -> dict[str, Any]:
+        return {"requestContext": {"authorizer": authorizer}}
+
+    alice, bob = (caller_id(event({"jwt": {"claims": {"sub": s}}})) for s in ("alice", "bob"))
+    role = caller_id(event({"iam": {"userArn": "arn:aws:sts::123456789012:assumed-role/app/x"}}))
+    assert len({alice, bob, role, "public"}) == 4 and "alice" not in alice and "123456789012" not in role
+    assert caller_id({"requestContext": {}}) == caller_id({}) == "public"
 
 
 def test_body_over_the_lambda_payload_limit(api: Any) -> None:

@@ -143,3 +143,50 @@ def test_template_translates_for_every_auth_mode(mode: str) -> None:
     routes = {(m.upper(), p) for p, ms in __import__("ocr_http").ROUTES.items() for m in ms}
     assert routes <= {(m.upper(), p) for p, m in security}
     assert any(r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("PackageType") == "Image" for r in resources.values())
+
+
+def test_template_bounds_what_callers_can_cost() -> None:
+    """Issue 14: per-route throttles, reserved concurrency, log retention, least privilege, TLS-only queues."""
+    import json
+
+    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", "AuthMode=NONE"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    resources = json.loads(run.stdout)["Resources"]
+    stage = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage")
+    default_rate = stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    posts = {f"POST {p}" for p, ms in __import__("ocr_http").ROUTES.items() if "POST" in ms}
+    assert set(stage["RouteSettings"]) == posts
+    for key, limits in stage["RouteSettings"].items():
+        assert 0 < limits["ThrottlingRateLimit"] < default_rate and limits["ThrottlingBurstLimit"] > 0, key
+    assert stage["RouteSettings"]["POST /api/ocr/batch"]["ThrottlingRateLimit"] < stage["RouteSettings"]["POST /api/ocr"]["ThrottlingRateLimit"]
+
+    functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    for name in ("OcrFunction", "OcrBatchFunction", "UploadsFunction"):
+        assert functions[name].get("ReservedConcurrentExecutions", 0) > 0, name
+    groups = {r["Properties"]["LogGroupName"]: r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]}
+    for name in functions:
+        group = groups.get(f"/aws/lambda/${{{name}}}")
+        assert group and group["RetentionInDays"] > 0, f"{name} has no declared log group with retention"
+
+    health = resources["HealthFunctionRole"]["Properties"]
+    statements = [s for p in health.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"s3:GetObject"} and all(str(s["Resource"]).endswith("latest.json") for s in statements)
+
+    for queue in ("BatchQueue", "BatchDeadLetterQueue"):
+        policies = [r["Properties"]["PolicyDocument"]["Statement"] for r in resources.values()
+                    if r["Type"] == "AWS::SQS::QueuePolicy" and {"Ref": queue} in r["Properties"]["Queues"]]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for statements in policies for s in statements), f"{queue} is not TLS-only"
+    assert resources["UploadBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"] == ["POST"]
+
+
+def test_upload_size_cap_is_the_engines_image_limit() -> None:
+    import importlib
+
+    from ocr_core import image_io
+
+    uploads = importlib.import_module("functions.uploads.app")
+    assert uploads.MAX_UPLOAD_BYTES == image_io.MAX_IMAGE_BYTES

@@ -6,6 +6,7 @@ JSON. The engine (models, graphs) loads once per container, at init, outside the
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -21,15 +22,27 @@ ENGINE = OcrEngine()
 ENGINE.warm_up()
 
 app = make_resolver()
+# Answer before Lambda kills the function: stop reading this long before its timeout (the answer
+# still has to be shaped and sent). OCR_REQUEST_SECONDS optionally caps a request further.
+DEADLINE_MARGIN_SECONDS = 2.5
+REQUEST_SECONDS = float(os.environ.get("OCR_REQUEST_SECONDS", "0")) or None
+MIN_IMAGE_SECONDS = 1.0  # the batch route keeps this much per image still to read
 
 
-def _read(image: ImageInput, mode: str) -> dict[str, Any]:
+def request_deadline() -> float:
+    """time.monotonic() by which this request's reading must stop (from the Lambda context)."""
+    context = app.lambda_context
+    left = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
+    return time.monotonic() + (min(left, REQUEST_SECONDS) if REQUEST_SECONDS else left)
+
+
+def _read(image: ImageInput, mode: str, deadline: float) -> dict[str, Any]:
     """One image -> the engine's result (raises ApiError with the right status on a bad image)."""
     if image.error is not None:
         raise image.error
     assert image.data is not None
     try:
-        result = ENGINE.read(image.data, mode=mode)
+        result = ENGINE.read(image.data, mode=mode, deadline=deadline)
     except OcrError as err:
         raise ApiError(err.http_status, err.code, err.message) from None  # the engine knows the status
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
@@ -38,7 +51,7 @@ def _read(image: ImageInput, mode: str) -> dict[str, Any]:
 
 def _single(request: OcrRequest) -> Any:
     started = time.perf_counter()
-    body = _read(request.images[0], request.mode)
+    body = _read(request.images[0], request.mode, request_deadline())
     body["request_id"] = request_id(app)
     metrics.add_metric(name="OcrLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
     return json_response(200, body)
@@ -61,19 +74,29 @@ def ocr_handwritten() -> Any:
 @app.post("/api/ocr/batch")
 @tracer.capture_method
 def ocr_batch() -> Any:
-    """Results in request order; a bad image gives its entry an error and not the batch."""
+    """Results in request order; a bad image gives its entry an error and not the batch.
+
+    Time is budgeted: image i must finish while `MIN_IMAGE_SECONDS` remain for each image after
+    it, so one slow image cannot starve the rest; images out of time get a `timeout` entry and
+    the answer still arrives (never a killed function).
+    """
     request = parse_request(app.current_event.raw_event, batch=True)
+    deadline = request_deadline()
     results: list[dict[str, Any]] = []
     for index, image in enumerate(request.images):
+        left_after = len(request.images) - index - 1
         try:
-            results.append({"index": index, **_read(image, request.mode)})
+            results.append({"index": index, **_read(image, request.mode, deadline - MIN_IMAGE_SECONDS * left_after)})
         except ApiError as err:
             results.append({"index": index, "filename": image.filename, "error": err.code,
                             "message": err.message, "status": err.status})
     failed = sum("error" in r for r in results)
+    timed_out = sum(r.get("error") == "timeout" for r in results)
+    warnings = [f"{timed_out} of {len(results)} images were not read in this request's time; send them in "
+                "a smaller batch"] if timed_out else []
     return json_response(200, {
         "text": "\n\n".join(r.get("text", "") for r in results), "count": len(results), "failed": failed,
-        "results": results, "request_id": request_id(app),
+        "results": results, "warnings": warnings, "request_id": request_id(app),
     })
 
 

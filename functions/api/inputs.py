@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError
+from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError, caller_id, parse_json, quoted, upload_prefix
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 
 from ocr_core.image_io import MAX_IMAGE_BYTES
 
 MODES = ("printed", "handwritten", "auto")
-UPLOAD_PREFIX = "uploads/"
+MAX_FORM_FIELDS = 10  # text fields of a multipart body (only `mode` is read); files are capped by the batch size
 
 
 @dataclass
@@ -56,7 +55,7 @@ def body_bytes(event: dict[str, Any]) -> bytes:
     if len(data) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large",
                        f"the request body is {len(data):,} bytes; the limit is {MAX_BODY_BYTES:,}. "
-                       "For larger images POST /api/uploads, PUT the file to the returned URL, then send {\"s3_key\": ...}")
+                       "For larger images POST /api/uploads, POST the file with the returned form fields, then send {\"s3_key\": ...}")
     return data
 
 
@@ -73,7 +72,7 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         images, fields = _multipart(content_type, data, batch)
         mode = fields.get("mode") or query.get("mode") or default_mode
     elif media == "application/json":
-        images, mode = _json(data, batch)
+        images, mode = _json(data, batch, upload_prefix(caller_id(event)))
         mode = mode or query.get("mode") or default_mode
     elif media.startswith("image/") or media == "application/octet-stream":
         images = [ImageInput(query.get("filename") or "image", data)]
@@ -82,7 +81,7 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         raise ApiError(415, "unsupported_media_type",
                        f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/* or application/json")
     if mode not in MODES:
-        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
     if batch and len(images) > MAX_BATCH_IMAGES:
         raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
     return OcrRequest(images, mode)
@@ -92,10 +91,24 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
     fields: dict[str, str] = {}
     files: list[tuple[str, ImageInput]] = []
 
+    counts = {"fields": 0, "files": 0}
+    max_files = MAX_BATCH_IMAGES if batch else 1
+
+    def count(kind: str) -> None:
+        """Stop parsing at the first part too many (a body may hold 60,000 tiny parts)."""
+        counts[kind] += 1
+        if kind == "fields" and counts[kind] > MAX_FORM_FIELDS:
+            raise ApiError(413, "too_many_fields", f"a request holds at most {MAX_FORM_FIELDS} form fields")
+        if kind == "files" and counts[kind] > max_files + 1:  # one over: the checks below answer with the count
+            raise ApiError(413 if batch else 400, "too_many_images", f"this route reads at most {max_files} image(s) per request"
+                           + ("" if batch else "; use POST /api/ocr/batch for several"))
+
     def on_field(field: Any) -> None:
+        count("fields")
         fields[field.field_name.decode()] = (field.value or b"").decode("utf-8", "replace")
 
     def on_file(file: Any) -> None:
+        count("files")
         file.file_object.seek(0)
         name = (file.file_name or b"image").decode("utf-8", "replace")
         files.append((file.field_name.decode(), ImageInput(name, file.file_object.read())))
@@ -118,11 +131,9 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
     return images, fields
 
 
-def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str | None]:
+    """`uploads`: the caller's upload prefix, the only place an `s3_key` may point."""
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
     mode = body.get("mode")
@@ -132,21 +143,21 @@ def _json(data: bytes, batch: bool) -> tuple[list[ImageInput], str | None]:
             raise ApiError(400, "missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
         if len(entries) > MAX_BATCH_IMAGES:  # before reading any of them
             raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
-        return [_json_entry(e, i, lenient=True) for i, e in enumerate(entries)], mode
+        return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode
     if "image" not in body and "s3_key" not in body:
         raise ApiError(400, "missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
                        + (' or "images" (a list)' if batch else ""))
-    return [_json_entry(body, 0, lenient=False)], mode
+    return [_json_entry(body, 0, uploads, lenient=False)], mode
 
 
-def _json_entry(entry: Any, index: int, lenient: bool) -> ImageInput:
+def _json_entry(entry: Any, index: int, uploads: str, lenient: bool) -> ImageInput:
     """One JSON image; in a batch (`lenient`) a bad entry becomes that entry's error, not the request's."""
     try:
         if not isinstance(entry, dict):
             raise ApiError(400, "missing_image", f'images[{index}] must be an object with "image" or "s3_key"')
         if "s3_key" in entry:
             key = str(entry["s3_key"])
-            return ImageInput(str(entry.get("filename") or os.path.basename(key)), read_upload(key))
+            return ImageInput(str(entry.get("filename") or os.path.basename(key)), read_upload(key, uploads))
         if not isinstance(entry.get("image"), str):
             raise ApiError(400, "missing_image", '"image" must be a base64 string')
         try:
@@ -160,10 +171,10 @@ def _json_entry(entry: Any, index: int, lenient: bool) -> ImageInput:
         return ImageInput(str(entry.get("filename") if isinstance(entry, dict) else "") or f"image-{index}", None, err)
 
 
-def read_upload(key: str) -> bytes:
-    """Bytes of an image uploaded through POST /api/uploads (only that prefix is readable)."""
-    if not key.startswith(UPLOAD_PREFIX) or ".." in key:
-        raise ApiError(400, "bad_s3_key", f"s3_key must be a key returned by POST /api/uploads (starting with {UPLOAD_PREFIX!r})")
+def read_upload(key: str, prefix: str) -> bytes:
+    """Bytes of an image this caller uploaded through POST /api/uploads (only their prefix is readable)."""
+    if not key.startswith(prefix) or ".." in key:
+        raise ApiError(400, "bad_s3_key", f"s3_key must be a key POST /api/uploads returned to you (starting with {prefix!r})")
     bucket = os.environ.get("UPLOAD_BUCKET")
     if not bucket:
         raise ApiError(400, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")

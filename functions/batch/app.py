@@ -5,13 +5,17 @@ Failures are reported per message (ReportBatchItemFailures), so one bad message 
 the whole batch; messages that keep failing land in the dead-letter queue.
 
 Environment: RESULTS_BUCKET (default: the input bucket), INPUT_PREFIX (incoming/), RESULTS_PREFIX
-(results/), QUEUE_URL (where job manifests fan out), OCR_WARM_UP (1: trace models at init).
+(results/), QUEUE_URL (where job manifests fan out), OCR_WARM_UP (1: trace models at init),
+OCR_BATCH_ITEM_SECONDS (240: one image's reading budget; over it the answer is a `timeout` error).
+Work stops `STOP_MARGIN_SECONDS` before the function's timeout: an image cut short by that is
+retried (its message fails), never killed mid-write.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -35,6 +39,9 @@ S3 = s3_client()
 _sqs: Any = None
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _runners: dict[str, BatchRunner] = {}
+ITEM_SECONDS = float(os.environ.get("OCR_BATCH_ITEM_SECONDS", "240"))
+STOP_MARGIN_SECONDS = 10.0  # time to write the answer and report the batch before Lambda's timeout
+_stop_by: float | None = None  # this invocation's, set by the handler
 
 
 def work_items(body: str) -> list[WorkItem]:
@@ -60,7 +67,8 @@ def work_items(body: str) -> list[WorkItem]:
 
 def runner_for(bucket: str) -> BatchRunner:
     if bucket not in _runners:
-        _runners[bucket] = BatchRunner(ENGINE, S3Store.from_env(bucket, client=S3), enqueue=enqueue)
+        _runners[bucket] = BatchRunner(ENGINE, S3Store.from_env(bucket, client=S3), enqueue=enqueue,
+                                       item_seconds=ITEM_SECONDS)
     return _runners[bucket]
 
 
@@ -88,7 +96,7 @@ def record_handler(record: SQSRecord) -> None:
         raise
     for item in items:
         try:
-            out = runner_for(item.ref.bucket).process(item)
+            out = runner_for(item.ref.bucket).process(item, stop_by=_stop_by)
         except Exception:
             logger.exception("failed, will retry", extra={"bucket": item.ref.bucket, "key": item.ref.key,
                                                           "message_id": record.message_id})
@@ -100,4 +108,6 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    global _stop_by
+    _stop_by = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - STOP_MARGIN_SECONDS
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

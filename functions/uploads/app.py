@@ -1,7 +1,14 @@
-"""POST /api/uploads: a presigned S3 PUT URL for an image too big for a request body.
+"""POST /api/uploads: a presigned S3 POST form for an image too big for a request body.
 
 API Gateway takes at most 10 MB and Lambda 6 MB of synchronous payload, so large scans go to
-S3 first: PUT the file to `upload_url`, then `POST /api/ocr` with `{"s3_key": key}`.
+S3 first: POST the file with the returned `fields` to `upload_url` (a multipart form, the file
+field last), then `POST /api/ocr` with `{"s3_key": key}`.
+
+The POST policy is what S3 enforces, whatever the uploader sends: the exact key, one content type
+(an image type or PDF), a size between 1 byte and the engine's image limit, and an expiry. Keys
+live under the caller's own prefix (`uploads/<caller>/...`, from the JWT subject or IAM user;
+`public` when the API has no auth), and the OCR routes read only their caller's prefix. Minting
+is rate-limited by the route's own throttle in template.yaml (`UploadsRouteRateLimit`).
 """
 
 from __future__ import annotations
@@ -13,11 +20,14 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ocr_http import ApiError, json_body, json_response, logger, make_resolver, tracer
+from ocr_http import ApiError, caller_id, json_body, json_response, logger, make_resolver, tracer, upload_prefix
 
 app = make_resolver()
 EXPIRES_SECONDS = int(os.environ.get("OCR_UPLOAD_URL_EXPIRES", "900"))
-CONTENT_TYPES = ("image/jpeg", "image/png", "image/tiff", "image/bmp", "image/webp")
+# The engine's own image-size limit (ocr_core.image_io reads the same variable; this zip function
+# cannot import it: no numpy here). tests/test_packaging.py checks the two defaults agree.
+MAX_UPLOAD_BYTES = int(os.environ.get("OCR_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
+CONTENT_TYPES = ("image/jpeg", "image/png", "image/tiff", "image/bmp", "image/webp", "application/pdf")
 
 
 def _safe_name(name: str) -> str:
@@ -34,14 +44,21 @@ def create_upload() -> Any:
     content_type = str(body.get("content_type") or "image/png")
     if content_type not in CONTENT_TYPES:
         raise ApiError(415, "unsupported_media_type", f"content_type must be one of {', '.join(CONTENT_TYPES)}")
-    bucket = os.environ["UPLOAD_BUCKET"]
-    key = f"uploads/{uuid.uuid4().hex}/{_safe_name(str(body.get('filename') or ''))}"
-    url = boto3.client("s3").generate_presigned_url(
-        "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": content_type}, ExpiresIn=EXPIRES_SECONDS,
+    bucket = os.environ.get("UPLOAD_BUCKET")
+    if not bucket:
+        raise ApiError(503, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set); "
+                       "send images of up to 4.4 MB in the request body instead")
+    caller = caller_id(app.current_event.raw_event)
+    key = f"{upload_prefix(caller)}{uuid.uuid4().hex}/{_safe_name(str(body.get('filename') or ''))}"
+    post = boto3.client("s3").generate_presigned_post(
+        Bucket=bucket, Key=key, Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, MAX_UPLOAD_BYTES]],
+        ExpiresIn=EXPIRES_SECONDS,
     )
+    logger.info("upload minted", extra={"caller": caller, "content_type": content_type})
     return json_response(201, {
-        "upload_url": url, "method": "PUT", "headers": {"Content-Type": content_type},
-        "s3_key": key, "expires_in": EXPIRES_SECONDS,
+        "upload_url": post["url"], "method": "POST", "fields": post["fields"], "s3_key": key,
+        "max_bytes": MAX_UPLOAD_BYTES, "expires_in": EXPIRES_SECONDS,
     })
 
 

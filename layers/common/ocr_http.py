@@ -8,6 +8,7 @@ It needs no TensorFlow and no numpy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -47,6 +48,25 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+UPLOAD_ROOT = "uploads/"
+
+
+def caller_id(event: dict[str, Any]) -> str:
+    """Who calls, as a short opaque id for key prefixes: the JWT subject or the IAM principal
+    (hashed: keys must not carry user names or account ids); `public` when the API has no auth."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    jwt = (authorizer.get("jwt") or {}).get("claims") or {}
+    iam = authorizer.get("iam") or {}
+    who = (f"jwt:{jwt['sub']}" if jwt.get("sub") else
+           f"iam:{iam.get('userArn') or iam.get('userId')}" if (iam.get("userArn") or iam.get("userId")) else "")
+    return hashlib.sha256(who.encode()).hexdigest()[:20] if who else "public"
+
+
+def upload_prefix(caller: str) -> str:
+    """Where a caller's uploads live; the OCR routes read `s3_key`s under it only."""
+    return f"{UPLOAD_ROOT}{caller}/"
+
+
 def request_id(app: APIGatewayHttpResolver) -> str:
     return str(app.current_event.request_context.request_id or "")
 
@@ -62,10 +82,23 @@ def error_response(app: APIGatewayHttpResolver, status: int, code: str, message:
 
 def json_body(app: APIGatewayHttpResolver) -> Any:
     """The request's JSON body; a 400 `bad_json` error if it is not JSON."""
+    return parse_json(app.current_event.decoded_body or "null")
+
+
+def parse_json(data: str | bytes) -> Any:
+    """JSON of a request body; 400 `bad_json` when it is not JSON or nested too deeply to parse."""
     try:
-        return json.loads(app.current_event.decoded_body or "null")
+        return json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is JSON nested too deeply; send a flat object") from None
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """A caller's value in an error message, bounded (it may be a megabyte long)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
 
 
 def make_resolver() -> APIGatewayHttpResolver:
@@ -92,7 +125,9 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)
     def _unexpected(err: Exception) -> Response:
         logger.exception("unhandled error")
-        return error_response(app, 500, "internal_error", "the service failed to process this request; retry, or report the request_id")
+        # Not "retry": an unexpected failure may well happen again on the same request.
+        return error_response(app, 500, "internal_error", "the service failed unexpectedly on this request; "
+                              "report the request_id if it persists")
 
     return app
 
@@ -138,6 +173,9 @@ def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[
             else:
                 versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))
         except Exception as err:  # noqa: BLE001 - health reports, never raises
-            no_pointer = registry and getattr(err, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404")
+            # Health may read only */latest.json (least privilege, no s3:ListBucket), so S3 answers a
+            # missing pointer with 403; either way the OCR functions serve the model baked into their image.
+            code = getattr(err, "response", {}).get("Error", {}).get("Code")
+            no_pointer = registry and code in ("NoSuchKey", "404", "AccessDenied", "403")
             versions[kind] = "image" if no_pointer else "unavailable"
     return versions

@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 import boto3
+from api_spec import UPLOAD_BODY, responses
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import ApiError, caller_id, json_body, json_response, logger, make_resolver, tracer, upload_prefix
 
@@ -35,7 +36,11 @@ def _safe_name(name: str) -> str:
     return name or "image"
 
 
-@app.post("/api/uploads")
+@app.post("/api/uploads", operation_id="createUpload", tags=["ocr"],
+          summary="A presigned S3 PUT URL for an image too big for a request body",
+          description="PUT the file to `upload_url` with `headers`, then `POST /api/ocr {\"s3_key\": ...}`.",
+          responses=responses(201, "Upload", "the URL to PUT the file to", (400, 415)),
+          openapi_extensions={"requestBody": UPLOAD_BODY})
 @tracer.capture_method
 def create_upload() -> Any:
     body = json_body(app) if app.current_event.body else {}

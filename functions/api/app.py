@@ -10,9 +10,9 @@ import os
 import time
 from typing import Any
 
+from api_spec import BATCH_BODY, FILENAME_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from api_spec import BATCH_BODY, FILENAME_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
 from ocr_http import ApiError, json_response, logger, make_resolver, metrics, request_id, tracer
 
 from functions.api.inputs import ImageInput, OcrRequest, parse_request

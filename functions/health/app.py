@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from api_spec import responses
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import APP_VERSION, json_response, logger, make_resolver, model_versions, tracer
 
 app = make_resolver()

@@ -243,3 +243,38 @@ def test_dockerignore_keeps_the_venvs_out_and_the_copied_sources_in() -> None:
             if line.startswith("COPY") and "--from" not in line:
                 for src in line.split()[1:-1]:
                     assert not ignored(src.rstrip("/")), f"{dockerfile.name}: COPY {src} is excluded by .dockerignore"
+
+
+def translated(params: str = "AuthMode=IAM") -> dict:
+    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", *params.split()],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)["Resources"]
+
+
+def test_alarms_and_dashboard_in_the_deployed_template() -> None:
+    """API 5xx rate, function errors and throttles (every function), duration near each heavy function's timeout."""
+    topic = "arn:aws:sns:us-east-1:123456789012:ops"
+    resources = translated(f"AuthMode=IAM AlarmTopicArn={topic} BatchAlarmTopicArn={topic}")
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert {"HealthFunction", "UploadsFunction", "WebFunction", "OcrFunction", "OcrBatchFunction", "BatchFunction"} <= functions
+
+    def stats(alarm: dict) -> list[dict]:
+        return [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+
+    rate = alarms["ApiServerErrorRateAlarm"]
+    assert {(m["Namespace"], m["MetricName"]) for m in stats(rate)} == {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "Count")}
+    assert all(m["Dimensions"][0] == {"Name": "ApiId", "Value": {"Ref": "OcrApi"}} for m in stats(rate))
+    for name, metric in (("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")):
+        watched = {m["Dimensions"][0]["Value"]["Ref"] for m in stats(alarms[name]) if m["MetricName"] == metric}
+        assert watched == functions, (name, functions - watched)
+    for fn in ("OcrFunction", "OcrBatchFunction", "BatchFunction"):
+        alarm = next(a for a in alarms.values() if a.get("MetricName") == "Duration" and a["Dimensions"][0]["Value"] == {"Ref": fn})
+        assert alarm["Threshold"] == round(0.8 * resources[fn]["Properties"]["Timeout"] * 1000), fn
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [topic], alarm.get("AlarmDescription")
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]
+    body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)

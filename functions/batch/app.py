@@ -32,7 +32,7 @@ from ocr_core.result_store import S3Store, SourceRef, s3_client
 
 logger = Logger(service="ocr-batch")
 tracer = Tracer(service="ocr-batch")
-metrics = Metrics(namespace="ServerlessOCR", service="ocr-batch")  # ObjectsAnswered/ObjectsRetried, AnswerLatency, ColdStart
+metrics = Metrics(namespace="ServerlessOCR", service="ocr-batch")  # ObjectsAnswered/Retried, MessagesUnreadable, AnswerLatency, ColdStart
 
 # Init phase (once per container, outside the billed per-message time): models and clients.
 ENGINE = OcrEngine()
@@ -95,6 +95,7 @@ def record_handler(record: SQSRecord) -> None:
     try:
         items = work_items(record.body)
     except (ValueError, KeyError, TypeError):
+        metrics.add_metric(name="MessagesUnreadable", unit=MetricUnit.Count, value=1)
         logger.exception("unreadable message", extra={"message_id": record.message_id})
         raise
     for item in items:

@@ -140,7 +140,7 @@ function show(index) {
   $("text").value = result ? result.text : "";
   $("meta").textContent = result
     ? `${entry.file.name}: mode ${result.mode} (used: ${result.mode_used}), confidence ${result.confidence.toFixed(3)}, ` +
-      `${result.width}×${result.height}px, ${pages} page${pages > 1 ? "s" : ""}, ${Math.round(result.timings_ms.total)} ms`
+      `${result.width}×${result.height}px, ${pages} page${pages > 1 ? "s" : ""}, ${Math.round((result.timings_ms || {}).total || 0)} ms`
     : entry.file.name;
   draw();
 }

@@ -9,8 +9,8 @@ Needs only `requests` (and `botocore` for IAM); never imports TensorFlow, so it 
 
 Throttled or briefly unavailable answers (429, 502, 503, 504) and dropped connections are retried
 with exponential backoff (honouring `Retry-After`); other errors raise `OcrApiError` at once. An
-image over the API's body limit goes to S3 first: POST /api/uploads, PUT to the presigned URL,
-then POST /api/ocr {"s3_key"}. `python -m ocr_core.client URL FILE...` prints the text.
+image over the API's body limit goes to S3 first: POST /api/uploads, POST the file with the returned
+form fields to the presigned URL, then POST /api/ocr {"s3_key"}. `python -m ocr_core.client URL FILE...` prints the text.
 """
 
 from __future__ import annotations
@@ -135,12 +135,18 @@ class OcrClient:
         return results
 
     def upload(self, data: bytes, filename: str) -> str:
-        """Put a big image in the upload bucket (POST /api/uploads, then PUT): returns its `s3_key`."""
+        """Put a big image in the upload bucket: returns its `s3_key`.
+
+        POST /api/uploads mints a presigned S3 POST policy (the key under this caller's prefix, the
+        content type, a size cap); the file goes to `upload_url` as a multipart form of the returned
+        `fields` with the file last (S3 ignores fields after it)."""
+        content_type = content_type_of(data, filename)
         ticket = self._json("POST", "/api/uploads", headers={"Content-Type": "application/json"},
-                            body=json.dumps({"filename": filename, "content_type": content_type_of(data, filename)}).encode())
-        put = self._send("PUT", ticket["upload_url"], body=data, headers=ticket["headers"], sign=False)
-        if put.status_code >= 300:
-            raise OcrApiError(put.status_code, "upload_failed", put.text[:500])
+                            body=json.dumps({"filename": filename, "content_type": content_type}).encode())
+        form, form_type = encode_multipart_formdata([*ticket["fields"].items(), ("file", (filename, data, content_type))])
+        sent = self._send("POST", ticket["upload_url"], body=form, headers={"Content-Type": form_type}, sign=False)
+        if sent.status_code >= 300:
+            raise OcrApiError(sent.status_code, "upload_failed", sent.text[:500])
         return str(ticket["s3_key"])
 
     # ------------------------------------------------------------------ HTTP

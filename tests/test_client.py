@@ -98,7 +98,7 @@ class Gateway:
                                          headers={k: v for k, v in headers.items() if k not in ("host", "content-length")})
                 self._answer(reply.status_code, reply.content, dict(reply.headers))
 
-            do_GET = do_POST = do_PUT = _handle
+            do_GET = do_POST = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -178,7 +178,7 @@ def test_big_files_go_through_the_upload_bucket(gateway: Gateway, creds: None) -
     assert cer(expected("handwritten-note"), result["text"]) < 0.3
     assert [(s["method"], s["path"]) for s in gateway.seen] == [("POST", "/api/uploads"), ("POST", "/api/ocr")]
     keys = [o["Key"] for o in gateway.s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/")["Contents"]]
-    assert any(k.endswith("/handwritten-note.png") for k in keys)
+    assert any(k.startswith("uploads/public/") and k.endswith("/handwritten-note.png") for k in keys)  # the caller's prefix
 
 
 def test_batches_split_and_keep_order(gateway: Gateway, creds: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,7 +46,7 @@ def expected(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def api(moto_endpoint: str) -> Iterator[LocalApi]:
-    """The local API, its upload bucket on the moto server (browsers PUT big files there: CORS as in template.yaml)."""
+    """The local API, its upload bucket on the moto server (browsers POST big files there: CORS as in template.yaml)."""
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in AWS_TEST_ENV.items() if "KEY" in k},
                       region_name="us-east-1")
     try:
@@ -54,7 +54,7 @@ def api(moto_endpoint: str) -> Iterator[LocalApi]:
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [
-        {"AllowedMethods": ["PUT"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]})
+        {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]})
     with LocalApi(port=0, env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "UPLOAD_BUCKET": BUCKET}) as local:
         local.s3 = s3
         yield local
@@ -191,7 +191,7 @@ def padded_png(source: Path, size: int) -> bytes:
 
 
 def test_page_sends_big_files_through_the_upload_bucket(api: LocalApi, tmp_path: Path) -> None:
-    """POST /api/uploads, PUT to the presigned URL, POST /api/ocr {"s3_key"}. This browser skips CORS: moto
+    """POST /api/uploads, the presigned POST form to S3, POST /api/ocr {"s3_key"}. This browser skips CORS: moto
     checks the presigned signature on the CORS preflight and refuses it (S3 answers preflights unsigned)."""
     big = tmp_path / "big-letter.png"
     big.write_bytes(padded_png(SAMPLES / "printed-letter.png", 4_500_000))  # over the API's 4.4 MB body limit
@@ -204,4 +204,6 @@ def test_page_sends_big_files_through_the_upload_bucket(api: LocalApi, tmp_path:
     finally:
         browser.quit()
     sizes = {o["Key"]: o["Size"] for o in api.s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/")["Contents"]}
+    # under the caller's prefix (no auth on the local API: `public`), the whole file
     assert [size for key, size in sizes.items() if key.endswith("/big-letter.png")] == [4_500_000]
+    assert all(key.startswith("uploads/public/") for key in sizes), sizes

@@ -59,7 +59,7 @@ def _single(request: OcrRequest) -> Any:
 
 
 @app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image (mode printed, handwritten or auto)",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500)),
+          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
           openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM]})
 @tracer.capture_method
 def ocr() -> Any:
@@ -67,7 +67,7 @@ def ocr() -> Any:
 
 
 @app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"], summary="Read one image with the handwriting model",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500)),
+          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
           openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM]})
 @tracer.capture_method
 def ocr_handwritten() -> Any:
@@ -78,6 +78,10 @@ def ocr_handwritten() -> Any:
 
 @app.post("/api/ocr/batch", operation_id="ocrBatch", tags=["ocr"],
           summary="Read several images; results in request order, a bad image fails only its entry",
+          description="Up to 10 images. Time is budgeted so that every image keeps at least 1 s: images the request "
+                      "had no time left for get an entry with error `timeout` (status 504) and the answer lists "
+                      "`warnings`; send those again in a smaller batch. Entry errors (a bad image, an unreadable "
+                      "upload) never fail the batch.",
           responses=responses(200, "BatchResult", "one entry per image, in request order", (400, 413, 415, 422, 429, 500)),
           openapi_extensions={"requestBody": BATCH_BODY, "parameters": [MODE_PARAM]})
 @tracer.capture_method

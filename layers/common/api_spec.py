@@ -25,10 +25,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Mode": {"type": "string", "enum": ["printed", "handwritten", "auto"], "default": "auto"},
     "JsonImage": {
         "type": "object",
-        "description": '{"image": base64 (or a data: URL)} or {"s3_key": a key from POST /api/uploads}',
+        "description": '{"image": base64 (or a data: URL)} or {"s3_key": a key POST /api/uploads returned to you}',
         "properties": {
             "image": {"type": "string", "format": "byte"},
-            "s3_key": {"type": "string", "examples": ["uploads/0f3c.../scan.png"]},
+            "s3_key": {"type": "string", "examples": ["uploads/public/0f3c.../scan.png"],
+                       "description": "readable only under the caller's own prefix (uploads/<caller>/)"},
             "filename": {"type": "string"},
             "mode": ref("Mode"),
         },
@@ -70,6 +71,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "text": {"type": "string"}, "count": {"type": "integer"}, "failed": {"type": "integer"},
+            "warnings": {"type": "array", "items": {"type": "string"},
+                         "description": "e.g. images left unread (error timeout) when the request ran out of time"},
             "request_id": {"type": "string"},
             "results": {"type": "array", "items": {
                 "type": "object", "description": "an OcrResult plus index, or an Error plus index, filename and status",
@@ -85,16 +88,28 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Upload": {
         "type": "object",
-        "properties": {"upload_url": {"type": "string"}, "method": {"type": "string", "examples": ["PUT"]},
-                       "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                       "s3_key": {"type": "string"}, "expires_in": {"type": "integer"}},
+        "properties": {"upload_url": {"type": "string"}, "method": {"type": "string", "examples": ["POST"]},
+                       "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                                  "description": "form fields to send before the file (key, policy, signature, Content-Type)"},
+                       "s3_key": {"type": "string", "description": "under the caller's prefix: uploads/<caller>/..."},
+                       "max_bytes": {"type": "integer", "description": "the largest file the policy accepts"},
+                       "expires_in": {"type": "integer", "description": "seconds the form stays valid"}},
     },
 }
 
 ERROR_MEANINGS = {
-    400: "bad request (bad JSON or base64, no image)", 404: "unknown route or upload", 405: "wrong method",
-    413: "body, image or batch too large", 415: "not an image, or a content type the API does not take",
-    422: "bad mode or corrupt image", 429: "throttled: retry later", 500: "the service failed; retry or report the request_id",
+    400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix)",
+    404: "unknown route, or nothing uploaded at s3_key", 405: "wrong method",
+    413: "body over 4.4 MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, batch over 10 images, "
+         "more than 10 form fields",
+    415: "not an image, or a content type the API does not take",
+    422: "bad mode, corrupt image, or an image the pipeline cannot process (`unprocessable_image`)",
+    429: "throttled: retry later",
+    500: "the service failed unexpectedly; report the request_id if it persists",
+    503: "unavailable: the upload could not be read now (`storage_unavailable`, retry) or the deployment has no upload "
+         "bucket (`uploads_disabled`)",
+    504: "`timeout`: the image could not be read in the request's time (the same request times out again: send a "
+         "smaller image)",
 }
 
 MODE_PARAM = {"name": "mode", "in": "query", "schema": ref("Mode"),
@@ -123,12 +138,16 @@ BATCH_BODY = {
     },
 }
 
-UPLOAD_BODY = {
-    "required": False,
-    "content": {JSON: {"schema": {"type": "object", "properties": {
-        "filename": {"type": "string", "examples": ["scan.tiff"]},
-        "content_type": {"type": "string", "enum": ["image/jpeg", "image/png", "image/tiff", "image/bmp", "image/webp"]}}}}},
-}
+
+
+def upload_body(content_types: tuple[str, ...]) -> dict[str, Any]:
+    """The body of POST /api/uploads; `content_types`: what the policy may allow (the uploads function's list)."""
+    return {
+        "required": False,
+        "content": {JSON: {"schema": {"type": "object", "properties": {
+            "filename": {"type": "string", "examples": ["scan.tiff"]},
+            "content_type": {"type": "string", "enum": list(content_types), "default": "image/png"}}}}},
+    }
 
 # How callers authenticate (template.yaml's AuthMode): documented, enforced by API Gateway.
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -160,9 +179,12 @@ def openapi_spec(resolvers: list[Any], version: str) -> dict[str, Any]:
         title="Serverless OCR API", version=version, on_conflict="error",
         description=("Reads printed and handwritten text from images with our own Keras models. Every error is JSON "
                      '`{"error": code, "message": ..., "request_id": ...}`; API Gateway\'s own (401/403 auth, 429 '
-                     'throttled, 413 over 10 MB) are `{"message": ...}`. Limits: request bodies up to 4.4 MB (bigger '
-                     "images go through POST /api/uploads), images up to 20 MiB / 50 megapixels / 50 pages, batches up "
-                     "to 10 images."),
+                     'throttled, 413 over 10 MB) are `{"message": ...}`. 4xx and 504 answers are deterministic: the '
+                     "same request gets the same answer. Limits: request bodies up to 4.4 MB (bigger images go through "
+                     "POST /api/uploads: a presigned S3 POST form under the caller's own prefix), images up to 20 MiB / "
+                     "50 megapixels per page / 100 megapixels in all / 50 pages, batches up to 10 images; reading stops "
+                     "before the function's 29 s timeout (504 `timeout`; a batch answers 200 with `timeout` entries and "
+                     "`warnings`). Routes are throttled one by one (429)."),
         servers=[Server(url="/", description="this API (the page at / and these docs call it same-origin)"),
                  Server(url="http://127.0.0.1:3000", description="local API (./dev.sh serve)")],
         security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]  # plain dicts are what the merge writes

@@ -1,6 +1,7 @@
 // The page's logic, plain JavaScript (no build step). It calls the API of the origin it was served
 // from: one file -> POST /api/ocr, several -> POST /api/ocr/batch (10 per request), a file over the
-// body limit -> POST /api/uploads, PUT to S3, then POST /api/ocr {"s3_key"}.
+// body limit -> POST /api/uploads, POST the file with the returned form fields to S3, then
+// POST /api/ocr {"s3_key"}.
 "use strict";
 
 const MAX_BODY_BYTES = 4400000; // the API's request body limit (functions: OCR_API_MAX_BODY_BYTES)
@@ -37,8 +38,12 @@ async function readLarge(file, mode) {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ filename: file.name, content_type: contentType }),
   });
-  const put = await fetch(up.upload_url, { method: "PUT", headers: up.headers, body: file });
-  if (!put.ok) throw new Error(`upload to S3 failed: HTTP ${put.status}`);
+  // a presigned POST policy: its fields first, the file last (S3 ignores fields after the file)
+  const form = new FormData();
+  Object.entries(up.fields).forEach(([name, value]) => form.append(name, value));
+  form.append("file", file, file.name);
+  const sent = await fetch(up.upload_url, { method: "POST", body: form });
+  if (!sent.ok) throw new Error(`upload to S3 failed: HTTP ${sent.status}`);
   return call("/api/ocr", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ s3_key: up.s3_key, filename: file.name, mode }),

@@ -10,7 +10,8 @@ VENV=${VENV:-.venv}
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
-apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and word lists (training data)
+apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and word lists (training data),
+                 # Chromium and its driver (tests/test_web.py drives the web page headless)
   local want=() pkg
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg"); done
   [ ${#want[@]} -eq 0 ] && return 0
@@ -21,7 +22,7 @@ apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and 
 }
 
 setup() {
-  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs $(grep -v '^#' training/apt-packages.txt)
+  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs chromium chromium-driver $(grep -v '^#' training/apt-packages.txt)
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want
   want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16)

@@ -7,12 +7,15 @@ Lambda Runtime Interface Emulator) inherit the same environment and reach the sa
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -24,6 +27,20 @@ AWS_TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+SPEC_FILE = Path(__file__).resolve().parents[1] / "functions" / "web" / "openapi.json"
+
+
+def assert_documented(method: str, path: str, status: int, body: dict[str, Any]) -> None:
+    """A real answer is what the generated spec (functions/web/openapi.json) says the route answers:
+    its status is listed and every top-level field of its body is a property of the documented schema."""
+    spec = json.loads(SPEC_FILE.read_text())
+    responses = spec["paths"][path][method.lower()]["responses"]
+    assert str(status) in responses, f"{method} {path} answered {status}, not in the spec's {sorted(responses)}"
+    schema = spec["components"]["schemas"][responses[str(status)]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    undocumented = set(body) - set(schema["properties"])
+    assert not undocumented, f"{method} {path} {status}: fields {sorted(undocumented)} are not in the spec"
 
 
 def free_port() -> int:

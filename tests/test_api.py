@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from conftest import assert_documented
 
 from benchmarks import poison
 from functions.local_api import LocalApi, route_for
@@ -163,6 +164,7 @@ def test_upload_then_ocr_by_key(api: Any) -> None:
     assert up.status_code == 201, up.text
     ticket = up.json()
     assert ticket["method"] == "POST" and ticket["s3_key"].startswith("uploads/public/")  # no auth here: the public prefix
+    assert_documented("POST", "/api/uploads", up.status_code, ticket)
     # What S3 enforces (moto accepts any form, so the policy itself is checked): key, type, size, expiry.
     policy = json.loads(base64.b64decode(ticket["fields"]["policy"]))
     assert {"key": ticket["s3_key"]} in policy["conditions"] and {"Content-Type": "image/png"} in policy["conditions"]

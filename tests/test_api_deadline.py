@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from conftest import assert_documented
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -36,6 +37,7 @@ def call(app: Any, event: str, remaining_ms: int) -> tuple[int, dict[str, Any]]:
 def test_single_image_out_of_time_is_a_504(app: Any) -> None:
     status, body = call(app, "api-ocr-multipart", int(app.DEADLINE_MARGIN_SECONDS * 1000))
     assert (status, body["error"]) == (504, "timeout") and body["request_id"]
+    assert_documented("POST", "/api/ocr", status, body)
     status, body = call(app, "api-ocr-multipart", 29_000)  # the function's whole timeout: read as usual
     assert status == 200 and body["text"]
 
@@ -45,6 +47,7 @@ def test_batch_out_of_time_answers_every_entry(app: Any) -> None:
     errors = [r["error"] for r in body["results"]]  # the event's 2nd file is not an image: refused from its header
     assert status == 200 and errors == ["timeout", "unsupported_format", "timeout"], errors
     assert body["warnings"] and "smaller batch" in body["warnings"][0]
+    assert_documented("POST", "/api/ocr/batch", status, body)
     # Time for about one image: the earlier images may not eat the last one's reserve, so it is read.
     status, body = call(app, "api-ocr-batch-multipart", int(app.DEADLINE_MARGIN_SECONDS * 1000) + 900)
     assert status == 200 and body["results"][0]["error"] == "timeout" and body["results"][-1]["text"]

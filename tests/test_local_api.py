@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from conftest import assert_documented
 
 from functions import local_api
 from functions.local_api import LocalApi
@@ -134,9 +135,10 @@ def test_signal_stops_every_child_and_uploads_without_bucket_is_503(sig: signal.
         url = proc.stdout.readline().split(" on ")[1].split()[0]  # "OCR API on http://127.0.0.1:PORT (...)"
         res = requests.post(url + "/api/uploads", json={"content_type": "image/png"}, timeout=60)
         assert res.status_code == 503 and res.json()["error"] == "uploads_disabled", res.text
+        assert_documented("POST", "/api/uploads", res.status_code, res.json())
         assert requests.get(url + "/api/health", timeout=60).status_code == 200
         children = descendants(proc.pid)
-        assert len(children) >= 5  # 4 emulators + the runtimes started so far
+        assert len(children) >= 5  # an emulator per function + the runtimes started so far
         proc.send_signal(sig)
         assert proc.wait(timeout=30) == 0
         time.sleep(0.5)

@@ -3,6 +3,7 @@ source exists, every handler imports, pins agree, and the OpenAPI contract match
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -10,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from openapi_spec_validator import validate
 
 import ocr_core
@@ -21,11 +21,15 @@ SAM = REPO / ".venv-sam" / "bin" / "sam"
 DOCKERFILES = [REPO / "functions" / "Dockerfile", REPO / "training" / "Dockerfile"]
 
 
-def test_sam_validate_lint() -> None:
+@pytest.mark.parametrize("args", [[], ["--lint"]], ids=["plain", "lint"])
+def test_sam_validate(args: list[str]) -> None:
+    """Plain `sam validate` lints too (samconfig.toml: lint = true), with no region or credentials."""
     assert SAM.exists(), "./dev.sh setup installs aws-sam-cli into .venv-sam"
-    run = subprocess.run([str(SAM), "validate", "--lint", "-t", "template.yaml"], cwd=REPO, capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "SAM_CLI_TELEMETRY": "0"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    run = subprocess.run([str(SAM), "validate", *args], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env={**env, "SAM_CLI_TELEMETRY": "0"})
     assert run.returncode == 0 and "is a valid SAM Template" in run.stdout, run.stdout + run.stderr
+    assert "basic SAM Validation" not in run.stdout  # the linter ran, not only the transform
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -89,31 +93,46 @@ def test_every_function_handler_imports() -> None:
         assert run.returncode == 0, f"{name}: {handler} does not import:\n{run.stderr[-3000:]}"
 
 
+SPEC_FILE = REPO / "functions" / "web" / "openapi.json"
+
+
+def test_openapi_file_is_what_the_code_declares() -> None:
+    """functions/web/openapi.json (served at /api/docs) is what scripts/make_openapi.py makes from the resolvers."""
+    run = subprocess.run([sys.executable, "scripts/make_openapi.py", "--check"], cwd=REPO, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "OCR_WARM_UP": "0"})
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 def test_versions_agree() -> None:
     import ocr_http
 
-    openapi = yaml.safe_load((REPO / "functions" / "openapi.yaml").read_text())
+    spec = json.loads(SPEC_FILE.read_text())
     pyproject = re.search(r'^version = "(.+)"', (REPO / "pyproject.toml").read_text(), re.M)
     assert pyproject
-    assert ocr_http.APP_VERSION == ocr_core.__version__ == openapi["info"]["version"] == pyproject.group(1)
+    assert ocr_http.APP_VERSION == ocr_core.__version__ == spec["info"]["version"] == pyproject.group(1)
 
 
 def test_openapi_matches_the_routes_and_the_template() -> None:
     import ocr_http
 
-    spec = yaml.safe_load((REPO / "functions" / "openapi.yaml").read_text())
+    spec = json.loads(SPEC_FILE.read_text())
     validate(spec)
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     declared = {(m, p) for p, ms in ocr_http.ROUTES.items() for m in ms}
     routed = {(m, p) for fn in functions_from_template(load_template()) for m, p in fn.routes if "{proxy+}" not in p}
     assert documented == declared == routed
-    # every route a handler module registers is documented
-    registered = set()
-    for source in (REPO / "functions").glob("*/app.py"):
-        registered |= {(m.upper(), p) for m, p in re.findall(r'@app\.(get|post|put|delete)\("([^"]+)"\)', source.read_text())}
-    assert registered == documented
+    assert set(spec["components"]["securitySchemes"]) == {"iam", "jwt"} and spec["security"] == [{"iam": []}, {"jwt": []}]
+    public = {(m.upper(), p) for p, ops in spec["paths"].items() for m, op in ops.items() if op.get("security") == [{}]}
+    assert public == {("GET", "/"), ("GET", "/api/docs")}
+    for path, ops in spec["paths"].items():  # every $ref resolves, every OCR route documents its body and errors
+        for op in ops.values():
+            for ref in re.findall(r'"\$ref": "#/components/schemas/(\w+)"', json.dumps(op)):
+                assert ref in spec["components"]["schemas"], (path, ref)
+            if path.startswith("/api/ocr"):
+                assert "multipart/form-data" in op["requestBody"]["content"] and {"200", "400", "413", "415"} <= set(op["responses"])
 
 
+PUBLIC_ROUTES = {("get", "/"), ("get", "/web/{proxy+}"), ("get", "/api/docs")}  # static content, never behind auth
 AUTH_MODES = {
     "IAM": ("AuthMode=IAM", "AWS_IAM"),
     "JWT": ("AuthMode=JWT JwtIssuer=https://issuer.example.com JwtAudience=app-client", "JwtAuthorizer"),
@@ -125,8 +144,6 @@ AUTH_MODES = {
 def test_template_translates_for_every_auth_mode(mode: str) -> None:
     """What CloudFormation deploys: LanguageExtensions then the SAM transform, per AuthMode value.
     `sam validate --lint` alone does not run the SAM translator."""
-    import json
-
     params, authorizer = AUTH_MODES[mode]
     run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", *params.split()],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -136,7 +153,7 @@ def test_template_translates_for_every_auth_mode(mode: str) -> None:
     security = {(path, method): op.get("security") for path, ops in api["Properties"]["Body"]["paths"].items()
                 for method, op in ops.items()}
     for (path, method), sec in security.items():
-        if method == "options":  # CORS preflight carries no credentials: never behind the authorizer
+        if method == "options" or (method, path) in PUBLIC_ROUTES:  # CORS preflight, the page, its assets, the docs
             assert sec in (None, [{"NONE": []}]), (path, sec)
         else:
             assert sec == ([{authorizer: []}] if authorizer else None), (path, method, sec)
@@ -190,3 +207,74 @@ def test_upload_size_cap_is_the_engines_image_limit() -> None:
 
     uploads = importlib.import_module("functions.uploads.app")
     assert uploads.MAX_UPLOAD_BYTES == image_io.MAX_IMAGE_BYTES
+
+
+BUILD_GRAPH = """
+import json, sys, tempfile
+from samcli.lib.build.app_builder import ApplicationBuilder
+from samcli.lib.providers.provider import ResourcesToBuildCollector
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+stacks, _ = SamLocalStackProvider.get_stacks("template.yaml")
+collector = ResourcesToBuildCollector()
+collector.add_functions([f for f in SamFunctionProvider(stacks).get_all() if f.packagetype == "Image"])
+with tempfile.TemporaryDirectory() as tmp:
+    graph = ApplicationBuilder(collector, tmp, ".", tmp)._get_build_graph()
+print(json.dumps([sorted(f.name for f in d.functions) for d in graph.get_function_build_definitions()]))
+"""
+
+
+def test_sam_build_makes_one_engine_image() -> None:
+    """`sam build` groups functions by build definition: the TensorFlow functions share one image build."""
+    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "-c", BUILD_GRAPH], cwd=REPO, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [["BatchFunction", "OcrBatchFunction", "OcrFunction"]]
+
+
+def test_dockerignore_keeps_the_venvs_out_and_the_copied_sources_in() -> None:
+    import fnmatch
+
+    patterns = [p.strip().rstrip("/") for p in (REPO / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
+    ignored = lambda path: any(fnmatch.fnmatch(path, p) or path.startswith(p + "/") for p in patterns)  # noqa: E731
+    assert all(ignored(p) for p in (".venv", ".venv-sam", ".git", ".aws-sam", "runs"))
+    for dockerfile in DOCKERFILES:
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("COPY") and "--from" not in line:
+                for src in line.split()[1:-1]:
+                    assert not ignored(src.rstrip("/")), f"{dockerfile.name}: COPY {src} is excluded by .dockerignore"
+
+
+def translated(params: str = "AuthMode=IAM") -> dict:
+    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", *params.split()],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)["Resources"]
+
+
+def test_alarms_and_dashboard_in_the_deployed_template() -> None:
+    """API 5xx rate, function errors and throttles (every function), duration near each heavy function's timeout."""
+    topic = "arn:aws:sns:us-east-1:123456789012:ops"
+    resources = translated(f"AuthMode=IAM AlarmTopicArn={topic} BatchAlarmTopicArn={topic}")
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert {"HealthFunction", "UploadsFunction", "WebFunction", "OcrFunction", "OcrBatchFunction", "BatchFunction"} <= functions
+
+    def stats(alarm: dict) -> list[dict]:
+        return [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+
+    rate = alarms["ApiServerErrorRateAlarm"]
+    assert {(m["Namespace"], m["MetricName"]) for m in stats(rate)} == {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "Count")}
+    assert all(m["Dimensions"][0] == {"Name": "ApiId", "Value": {"Ref": "OcrApi"}} for m in stats(rate))
+    for name, metric in (("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")):
+        watched = {m["Dimensions"][0]["Value"]["Ref"] for m in stats(alarms[name]) if m["MetricName"] == metric}
+        assert watched == functions, (name, functions - watched)
+    for fn in ("OcrFunction", "OcrBatchFunction", "BatchFunction"):
+        alarm = next(a for a in alarms.values() if a.get("MetricName") == "Duration" and a["Dimensions"][0]["Value"] == {"Ref": fn})
+        assert alarm["Threshold"] == round(0.8 * resources[fn]["Properties"]["Timeout"] * 1000), fn
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [topic], alarm.get("AlarmDescription")
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]
+    body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)

@@ -10,6 +10,7 @@ import os
 import time
 from typing import Any
 
+from api_spec import BATCH_BODY, FILENAME_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import ApiError, json_response, logger, make_resolver, metrics, request_id, tracer
@@ -57,13 +58,17 @@ def _single(request: OcrRequest) -> Any:
     return json_response(200, body)
 
 
-@app.post("/api/ocr")
+@app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image (mode printed, handwritten or auto)",
+          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM]})
 @tracer.capture_method
 def ocr() -> Any:
     return _single(parse_request(app.current_event.raw_event, batch=False))
 
 
-@app.post("/api/ocr/handwritten")
+@app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"], summary="Read one image with the handwriting model",
+          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM]})
 @tracer.capture_method
 def ocr_handwritten() -> Any:
     request = parse_request(app.current_event.raw_event, batch=False, default_mode="handwritten")
@@ -71,7 +76,14 @@ def ocr_handwritten() -> Any:
     return _single(request)
 
 
-@app.post("/api/ocr/batch")
+@app.post("/api/ocr/batch", operation_id="ocrBatch", tags=["ocr"],
+          summary="Read several images; results in request order, a bad image fails only its entry",
+          description="Up to 10 images. Time is budgeted so that every image keeps at least 1 s: images the request "
+                      "had no time left for get an entry with error `timeout` (status 504) and the answer lists "
+                      "`warnings`; send those again in a smaller batch. Entry errors (a bad image, an unreadable "
+                      "upload) never fail the batch.",
+          responses=responses(200, "BatchResult", "one entry per image, in request order", (400, 413, 415, 422, 429, 500)),
+          openapi_extensions={"requestBody": BATCH_BODY, "parameters": [MODE_PARAM]})
 @tracer.capture_method
 def ocr_batch() -> Any:
     """Results in request order; a bad image gives its entry an error and not the batch.
@@ -102,6 +114,6 @@ def ocr_batch() -> Any:
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -30,6 +31,8 @@ from ocr_core.engine import OcrEngine
 from ocr_core.result_store import S3Store, SourceRef, s3_client
 
 logger = Logger(service="ocr-batch")
+tracer = Tracer(service="ocr-batch")
+metrics = Metrics(namespace="ServerlessOCR", service="ocr-batch")  # ObjectsAnswered/Retried, MessagesUnreadable, AnswerLatency, ColdStart
 
 # Init phase (once per container, outside the billed per-message time): models and clients.
 ENGINE = OcrEngine()
@@ -92,21 +95,28 @@ def record_handler(record: SQSRecord) -> None:
     try:
         items = work_items(record.body)
     except (ValueError, KeyError, TypeError):
+        metrics.add_metric(name="MessagesUnreadable", unit=MetricUnit.Count, value=1)
         logger.exception("unreadable message", extra={"message_id": record.message_id})
         raise
     for item in items:
         try:
             out = runner_for(item.ref.bucket).process(item, stop_by=_stop_by)
         except Exception:
+            metrics.add_metric(name="ObjectsRetried", unit=MetricUnit.Count, value=1)
             logger.exception("failed, will retry", extra={"bucket": item.ref.bucket, "key": item.ref.key,
                                                           "message_id": record.message_id})
             raise
+        metrics.add_metric(name="ObjectsAnswered", unit=MetricUnit.Count, value=1)
+        if out.status in ("ok", "error"):  # a fresh answer (not a duplicate or a job fan-out): how long it took
+            metrics.add_metric(name="AnswerLatency", unit=MetricUnit.Milliseconds, value=out.duration_ms)
         logger.info("answered", extra={"bucket": item.ref.bucket, "key": item.ref.key, "outcome": out.status,
                                        "error": out.error, "result": out.location, "duration_ms": round(out.duration_ms, 1),
                                        "message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count})
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)  # no OCR text in traces
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     global _stop_by
     _stop_by = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - STOP_MARGIN_SECONDS

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from api_spec import responses
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import APP_VERSION, json_response, logger, make_resolver, model_versions, tracer
 
 app = make_resolver()
 
 
-@app.get("/api/health")
+@app.get("/api/health", operation_id="health", tags=["service"],
+         summary="Status, app version and the model versions the OCR functions serve",
+         responses=responses(200, "Health", "healthy"))
 @tracer.capture_method
 def health() -> Any:
     return json_response(200, {"status": "ok", "version": APP_VERSION, "models": model_versions()})

@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 import boto3
+from api_spec import responses, upload_body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import ApiError, caller_id, json_body, json_response, logger, make_resolver, tracer, upload_prefix
 
@@ -35,7 +36,15 @@ def _safe_name(name: str) -> str:
     return name or "image"
 
 
-@app.post("/api/uploads")
+@app.post("/api/uploads", operation_id="createUpload", tags=["ocr"],
+          summary="A presigned S3 POST form (size-capped, one image type or PDF, under the caller's prefix) for a big image",
+          description="POST a multipart form of `fields` plus the file (field `file`, last) to `upload_url`, then "
+                      "`POST /api/ocr {\"s3_key\": ...}`. S3 enforces the policy: that exact key under "
+                      "`uploads/<caller>/` (the JWT subject or IAM principal, hashed; `public` without auth), that "
+                      "content type, 1 byte to `max_bytes`, until `expires_in` seconds from now. 503 "
+                      "`uploads_disabled` when the deployment has no upload bucket.",
+          responses=responses(201, "Upload", "the form to POST the file with", (400, 415, 429, 503)),
+          openapi_extensions={"requestBody": upload_body(CONTENT_TYPES)})
 @tracer.capture_method
 def create_upload() -> Any:
     body = json_body(app) if app.current_event.body else {}

@@ -28,6 +28,8 @@ MAX_BATCH_IMAGES = int(os.environ.get("OCR_API_MAX_BATCH_IMAGES", "10"))
 
 # The routes of the whole API (all functions), for 405 answers and the OpenAPI check.
 ROUTES: dict[str, set[str]] = {
+    "/": {"GET"},
+    "/api/docs": {"GET"},
     "/api/health": {"GET"},
     "/api/uploads": {"POST"},
     "/api/ocr": {"POST"},

@@ -1,0 +1,209 @@
+"""The web page (GET /) and the API description (/api/docs) in a real browser.
+
+Debian's headless Chromium, driven by Selenium through Debian's chromedriver (both installed by
+`./dev.sh setup`; nothing downloaded), loads the page from the local API (every template
+function under the Lambda RIE), uploads the repo's samples and reads what the page shows: the
+text, the line and word boxes over the image, the low-confidence marks, the JSON download.
+`UPDATE_SCREENSHOT=1` also writes the screenshot to docs/web-page.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from conftest import AWS_TEST_ENV
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from functions.local_api import LocalApi
+from ocr_core.metrics import cer
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+SCREENSHOT = REPO / "docs" / "web-page.png"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+BUCKET = "ocr-uploads-web-test"
+
+
+def expected(name: str) -> str:
+    return (SAMPLES / f"{name}.txt").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def api(moto_endpoint: str) -> Iterator[LocalApi]:
+    """The local API, its upload bucket on the moto server (browsers POST big files there: CORS as in template.yaml)."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in AWS_TEST_ENV.items() if "KEY" in k},
+                      region_name="us-east-1")
+    try:
+        s3.create_bucket(Bucket=BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]})
+    with LocalApi(port=0, env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "UPLOAD_BUCKET": BUCKET}) as local:
+        local.s3 = s3
+        yield local
+
+
+def chromium(downloads: Path, *extra_args: str) -> Any:
+    """Debian's Chromium, headless, under Debian's chromedriver (nothing downloaded), saving downloads in `downloads`."""
+    assert os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK), \
+        "Chromium and chromedriver come from Debian: ./dev.sh setup installs chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000",
+                "--disable-extensions", "--no-first-run", *extra_args):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.downloads = downloads
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    driver = chromium(tmp_path_factory.mktemp("downloads"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: Any, condition: Any, timeout: float = 120) -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+
+
+def read_files(driver: Any, api: LocalApi, *names: str | Path, mode: str = "auto") -> None:
+    """Open the page, pick the mode, choose the files (as a person would with the file dialog), wait for the answer."""
+    driver.get(api.url + "/")
+    Select(driver.find_element(By.ID, "mode")).select_by_value(mode)
+    driver.find_element(By.ID, "files").send_keys("\n".join(str(SAMPLES / n) for n in names))
+    wait(driver, lambda d: d.find_element(By.ID, "status").text.startswith("Read "))
+
+
+def test_page_reads_an_image_and_draws_its_boxes(api: LocalApi, browser: Any, tmp_path: Path) -> None:
+    read_files(browser, api, "printed-letter.png", mode="printed")
+    assert "via /api/ocr" in browser.find_element(By.ID, "status").text
+    text = browser.find_element(By.ID, "text").get_attribute("value")
+    assert cer(expected("printed-letter"), text) < 0.08, text
+
+    # the same request outside the browser: the page draws exactly what the API answered
+    with open(SAMPLES / "printed-letter.png", "rb") as f:
+        result = requests.post(api.url + "/api/ocr", files={"image": f}, data={"mode": "printed"}, timeout=120).json()
+    assert text == result["text"]
+    lines = browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.line")
+    words = browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.word")
+    assert len(lines) == len(result["lines"]) > 1
+    assert len(words) == sum(len(line["words"]) for line in result["lines"]) > len(lines)
+    first = [[float(v) for v in p.split(",")] for p in lines[0].get_attribute("points").split()]
+    assert first == result["lines"][0]["box"]
+    viewbox = browser.find_element(By.ID, "overlay").get_dom_attribute("viewBox")
+    assert viewbox == f"0 0 {result['width']} {result['height']}"
+    # the boxes lie over the picture: overlay and image share one rectangle on screen
+    img, svg = (browser.find_element(By.ID, i).rect for i in ("image", "overlay"))
+    assert img["width"] > 300 and all(abs(img[k] - svg[k]) < 1.5 for k in ("x", "y", "width", "height")), (img, svg)
+    assert browser.execute_script("return document.getElementById('image').naturalWidth") == result["width"]
+
+    # low confidence is marked: every word below the threshold, and only those
+    confidences = [w["confidence"] for line in result["lines"] for w in line["words"]]
+    threshold = statistics.median(confidences)
+    field = browser.find_element(By.ID, "threshold")
+
+    def set_threshold(value: float) -> None:  # as typing in the field does: its input event redraws
+        browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", field, str(value))
+
+    set_threshold(threshold)
+    low_boxes = browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.word.low")
+    low_words = browser.find_elements(By.CSS_SELECTOR, "#lines span.w.low")
+    assert len(low_boxes) == len(low_words) == sum(c < threshold for c in confidences) > 0
+    assert low_boxes[0].value_of_css_property("stroke-dasharray") not in ("none", "")
+
+    set_threshold(0.95)  # the screenshot: a few words marked, most not
+    browser.save_screenshot(str(tmp_path / "web-page.png"))
+    assert (tmp_path / "web-page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        shutil.copy(tmp_path / "web-page.png", SCREENSHOT)
+    assert SCREENSHOT.exists(), "docs/web-page.png: run this test once with UPDATE_SCREENSHOT=1"
+
+    # copy the text, download the JSON
+    browser.find_element(By.ID, "copy").click()
+    wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("Copied"), 10)
+    assert browser.find_element(By.ID, "status").text == f"Copied {len(text)} characters."
+    browser.find_element(By.ID, "download").click()
+    saved = browser.downloads / "printed-letter.png.json"
+    deadline = time.time() + 10
+    while not saved.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    downloaded = json.loads(saved.read_text())
+    assert downloaded["text"] == result["text"] and downloaded["lines"] == result["lines"]
+
+
+def test_page_reads_several_files_through_the_batch_route(api: LocalApi, browser: Any) -> None:
+    read_files(browser, api, "handwritten-note.png", "printed-letter.png")
+    assert browser.find_element(By.ID, "status").text == "Read 2 of 2 via /api/ocr/batch."
+    names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#files-list li button")]
+    assert names == ["handwritten-note.png", "printed-letter.png"]
+    texts = {}
+    for index, name in enumerate(names):  # the list is redrawn on every click: find the button anew
+        browser.find_elements(By.CSS_SELECTOR, "#files-list li button")[index].click()
+        wait(browser, lambda d, n=name: d.find_element(By.ID, "meta").text.startswith(n + ":"), 10)
+        texts[name] = browser.find_element(By.ID, "text").get_attribute("value")
+        assert browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.line")
+    assert cer(expected("handwritten-note"), texts["handwritten-note.png"]) < 0.3, texts
+    assert cer(expected("printed-letter"), texts["printed-letter.png"]) < 0.08, texts
+
+
+def test_docs_serve_the_generated_description(api: LocalApi, browser: Any) -> None:
+    served = requests.get(api.url + "/api/docs?format=json", timeout=60)
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith("application/json")
+    spec = served.json()
+    assert spec == json.loads((REPO / "functions" / "web" / "openapi.json").read_text())
+    browser.get(api.url + "/api/docs")
+    operations = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"), 60)
+    assert len(operations) == sum(len(ops) for ops in spec["paths"].values())
+    assert "/api/ocr/batch" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui").text
+
+
+def padded_png(source: Path, size: int) -> bytes:
+    """The same picture in a PNG of `size` bytes: a private ancillary chunk (which decoders skip) before IEND."""
+    data = source.read_bytes()
+    end = data.rindex(b"IEND") - 4
+    filler = b"\0" * (size - len(data) - 12)
+    chunk = struct.pack(">I", len(filler)) + b"prVt" + filler + struct.pack(">I", zlib.crc32(b"prVt" + filler))
+    return data[:end] + chunk + data[end:]
+
+
+def test_page_sends_big_files_through_the_upload_bucket(api: LocalApi, tmp_path: Path) -> None:
+    """POST /api/uploads, the presigned POST form to S3, POST /api/ocr {"s3_key"}. This browser skips CORS: moto
+    checks the presigned signature on the CORS preflight and refuses it (S3 answers preflights unsigned)."""
+    big = tmp_path / "big-letter.png"
+    big.write_bytes(padded_png(SAMPLES / "printed-letter.png", 4_500_000))  # over the API's 4.4 MB body limit
+    browser = chromium(tmp_path, "--disable-web-security", f"--user-data-dir={tmp_path / 'profile'}")
+    try:
+        read_files(browser, api, big, mode="printed")
+        error = browser.find_element(By.ID, "error")
+        assert error.get_dom_attribute("hidden") is not None, error.text
+        assert cer(expected("printed-letter"), browser.find_element(By.ID, "text").get_attribute("value")) < 0.08
+    finally:
+        browser.quit()
+    sizes = {o["Key"]: o["Size"] for o in api.s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/")["Contents"]}
+    # under the caller's prefix (no auth on the local API: `public`), the whole file
+    assert [size for key, size in sizes.items() if key.endswith("/big-letter.png")] == [4_500_000]
+    assert all(key.startswith("uploads/public/") for key in sizes), sizes

@@ -23,6 +23,8 @@ apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and 
 
 setup() {
   apt_install tesseract-ocr tesseract-ocr-eng curl nodejs chromium chromium-driver $(grep -v '^#' training/apt-packages.txt)
+  command -v npm >/dev/null || apt_install npm
+  bash training/install-fonts.sh  # pinned handwriting fonts from npm (training/handwriting-fonts.tsv)
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want
   want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16)

@@ -1,19 +1,30 @@
 """Find the fonts we render training text with.
 
-Printed text uses the many book/UI fonts Debian ships; handwriting uses Debian's
-handwriting-style fonts. The fonts of ../shared/dev-eval (Comic Neue, Havana) are excluded
-so that evaluation stays held out.
+Printed text uses the many book/UI fonts Debian ships. Handwriting uses Debian's
+handwriting-style fonts plus the Google handwriting families pinned in
+training/handwriting-fonts.tsv (installed by training/install-fonts.sh into FONT_CACHE).
+A few handwriting families (VALIDATION_FAMILIES) are never trained on: synthetic validation
+renders with them, so it measures unseen hands. The fonts of ../shared/dev-eval (Comic Neue,
+Havana) are excluded everywhere so that evaluation stays held out.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
 FONT_ROOTS = [Path("/usr/share/fonts"), Path("/usr/share/texmf/fonts/opentype")]
 HELD_OUT = ("comic", "havana")  # dev-eval fonts: never train on them
+FONT_LIST = Path(__file__).with_name("handwriting-fonts.tsv")
+FONT_CACHE = Path(os.environ.get("OCR_FONT_CACHE", Path.home() / ".cache" / "ocr-fonts"))
+# Handwriting families kept out of training, for synthetic validation of unseen hands:
+# two neat print hands, two loose print hands, two cursives.
+VALIDATION_FAMILIES = frozenset(
+    {"kalam", "handlee", "reenie-beanie", "nothing-you-could-do", "marck-script", "la-belle-aurore"}
+)
 
 HANDWRITING_DIRS = (
     "fifthhorseman", "breip", "bwht", "dancingscript", "humor-sans", "kristi", "klee",
@@ -28,7 +39,7 @@ PRINTED_SKIP = (
     "notosansmono", "notosansdisplay",
 )
 _NOTO_LATIN = ("NotoSans-", "NotoSerif-", "NotoSansMono-")
-REQUIRED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,")
+REQUIRED = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,'-")
 
 
 def _all_font_files() -> list[Path]:
@@ -50,9 +61,38 @@ def charset(path: str) -> frozenset[str]:
     return frozenset(chr(c) for c in cmap)
 
 
-def handwriting_fonts() -> list[str]:
-    fonts = [str(p) for p in _all_font_files() if p.parent.name in HANDWRITING_DIRS]
-    return [f for f in fonts if REQUIRED <= charset(f)]
+def font_list() -> list[tuple[str, str, str]]:
+    """(family, version, licence) of every pinned npm handwriting family."""
+    rows = []
+    for line in FONT_LIST.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            family, version, licence = line.split("\t")
+            rows.append((family, version, licence))
+    return rows
+
+
+def _npm_font_files() -> list[Path]:
+    """The installed regular face of each pinned family (missing ones: run ./dev.sh setup)."""
+    files = []
+    for family, version, _ in font_list():
+        files += sorted((FONT_CACHE / f"{family}@{version}").glob("*-latin-400-normal.woff"))
+    return files
+
+
+def family_of(path: str) -> str:
+    """A font file's family: its Debian package folder, or the npm family of its cache folder."""
+    return Path(path).parent.name.split("@")[0]
+
+
+def handwriting_fonts(split: str = "train") -> list[str]:
+    """Handwriting font files: 'train' (all but VALIDATION_FAMILIES), 'validation' or 'all'."""
+    debian = [p for p in _all_font_files() if p.parent.name in HANDWRITING_DIRS]
+    fonts = [str(p) for p in debian + _npm_font_files()
+             if REQUIRED <= charset(str(p)) and not any(h in str(p).lower() for h in HELD_OUT)]
+    if split == "all":
+        return fonts
+    held_out = split == "validation"
+    return [f for f in fonts if (family_of(f) in VALIDATION_FAMILIES) == held_out]
 
 
 def printed_fonts() -> list[str]:
@@ -73,5 +113,5 @@ def by_family(paths: list[str]) -> dict[str, list[str]]:
     as often as a family with one."""
     groups: dict[str, list[str]] = {}
     for p in paths:
-        groups.setdefault(Path(p).parent.name, []).append(p)
+        groups.setdefault(family_of(p), []).append(p)
     return groups

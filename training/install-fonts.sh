@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the pinned handwriting fonts of training/handwriting-fonts.tsv from the npm registry
+# (@fontsource/<family>@<version>) into the font cache that training/fonts.py reads:
+# ${OCR_FONT_CACHE:-~/.cache/ocr-fonts}/<family>@<version>/ with the Latin regular face (.woff, which
+# FreeType and fontTools both read without extra codecs), metadata.json and LICENSE.
+# Idempotent: a family already in the cache is skipped, so a second run takes well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache=${OCR_FONT_CACHE:-$HOME/.cache/ocr-fonts}
+mkdir -p "$cache"
+
+want=()
+while IFS=$'\t' read -r family version licence; do
+  [[ -z "$family" || "$family" == \#* ]] && continue
+  [ -f "$cache/$family@$version/.complete" ] || want+=("$family $version $licence")
+done < training/handwriting-fonts.tsv
+[ ${#want[@]} -eq 0 ] && exit 0
+
+command -v npm >/dev/null || { echo "install-fonts: npm is needed (apt-get install npm)" >&2; exit 1; }
+echo ">> installing ${#want[@]} handwriting fonts into $cache"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+specs=()
+for row in "${want[@]}"; do
+  read -r family version _ <<<"$row"
+  specs+=("@fontsource/$family@$version")
+done
+(cd "$tmp" && npm pack --silent "${specs[@]}" >/dev/null)  # one registry round for all of them
+
+for row in "${want[@]}"; do
+  read -r family version licence <<<"$row"
+  unpacked="$tmp/$family"
+  mkdir -p "$unpacked"
+  tar xzf "$tmp/fontsource-$family-$version.tgz" -C "$unpacked"
+  got=$(sed -n 's/.*"license": *"\([^"]*\)".*/\1/p' "$unpacked/package/package.json" | head -1)
+  if [ "$got" != "$licence" ]; then
+    echo "install-fonts: $family@$version is licensed '$got', the list says '$licence'" >&2
+    exit 1
+  fi
+  dest="$cache/$family@$version"
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp "$unpacked/package/files/$family-latin-400-normal.woff" "$dest/"
+  cp "$unpacked/package/metadata.json" "$dest/"
+  [ -f "$unpacked/package/LICENSE" ] && cp "$unpacked/package/LICENSE" "$dest/"
+  touch "$dest/.complete"
+done

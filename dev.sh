@@ -24,7 +24,6 @@ apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and 
 setup() {
   apt_install tesseract-ocr tesseract-ocr-eng curl nodejs chromium chromium-driver $(grep -v '^#' training/apt-packages.txt)
   command -v npm >/dev/null || apt_install npm
-  bash training/install-fonts.sh  # pinned handwriting fonts from npm (training/handwriting-fonts.tsv)
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want
   want=$(cat requirements/*.txt pyproject.toml | sha256sum | cut -c1-16)
@@ -35,6 +34,7 @@ setup() {
     "$VENV/bin/pip" install -q --no-deps -e .
     echo "$want" > "$stamp"
   fi
+  bash training/install-fonts.sh "$VENV/bin/python"  # pinned handwriting fonts from npm (training/handwriting-fonts.tsv)
   # aws-sam-cli (sam validate --lint, and the Lambda Runtime Interface Emulator its wheel ships) in
   # its own venv: its exact pins (click, Flask, boto3) conflict with the runtime set.
   local sam_stamp=".venv-sam/.installed" sam_want

@@ -120,3 +120,70 @@ def text_line(rng: random.Random, max_chars: int = 60, min_words: int = 1, max_w
         line += rng.choice([".", ".", ",", "!", "?", ":"])
     line = normalize_text(line)[:max_chars].strip()
     return line or "text"
+
+
+# ---------------------------------------------------------------- handwriting lines
+
+FORTUNES = Path("/usr/share/games/fortunes")  # Debian `fortunes`: quotations, i.e. English sentences
+_PROSE_SKIP = ("art", "ascii-art", "computers", "debian", "linux", "perl", "startrek", "zippy")
+
+
+@cache
+def _prose_words() -> list[str]:
+    """English prose as one long word list (sentences in order), for lines read from running text."""
+    if not FORTUNES.exists():
+        return []
+    words: list[str] = []
+    for path in sorted(FORTUNES.iterdir()):
+        if path.suffix or path.name in _PROSE_SKIP:
+            continue  # .dat indexes, .u8 duplicates, code and ASCII art
+        for entry in path.read_text(encoding="utf-8", errors="ignore").split("\n%\n"):
+            text = " ".join(entry.split())
+            letters = sum(ch.isalpha() for ch in text)
+            if text and letters > 0.7 * len(text) and "--" not in text[:2]:
+                words += normalize_text(text).split()
+    return words
+
+
+def _prose(rng: random.Random, max_chars: int) -> str:
+    words = _prose_words()
+    if not words:
+        return text_line(rng, max_chars=max_chars)
+    i = rng.randrange(len(words))
+    out: list[str] = []
+    while i < len(words) and len(" ".join(out + [words[i]])) <= max_chars:
+        out.append(words[i])
+        i += 1
+    return " ".join(out) or words[i - 1][:max_chars]
+
+
+def _dated(rng: random.Random) -> str:
+    """Letter furniture: dates, addresses, salutations, sums, as old and new letters have them."""
+    month = rng.choice(["January", "February", "March", "April", "May", "June", "July", "August",
+                        "September", "October", "November", "December", "Jan.", "Feb.", "Aug.", "Sept.", "Oct."])
+    day, year = rng.randint(1, 31), rng.randint(1850, 2030)
+    street = rng.choice(_words("en")).capitalize()
+    return rng.choice([
+        f"{month} {day}, {year}", f"{day} {month} {year}", f"{day}th {month}", f"{day}/{rng.randint(1, 12)}/{year % 100:02d}",
+        f"{rng.randint(1, 999)} {street} {rng.choice(['St.', 'Street', 'Ave.', 'Road', 'Lane'])}",
+        f"Dear {rng.choice(['Sir', 'Madam', 'Mr.', 'Mrs.', 'Miss'])} {street},", f"Yours {rng.choice(['truly', 'sincerely', 'faithfully'])},",
+        f"${rng.randint(1, 999)}.{rng.randint(0, 99):02d} paid {month} {day}", f"No. {rng.randint(1, 999)} - {_number(rng)}",
+    ])
+
+
+def handwriting_line(rng: random.Random, max_chars: int = 56) -> str:
+    """A line as a hand writes it: mostly English running text, some word lists, numbers and
+    letter furniture, and some French (the real training lines are mostly French already)."""
+    r = rng.random()
+    if r < 0.5:
+        line = _prose(rng, rng.randint(12, max_chars) if rng.random() < 0.3 else max_chars)
+    elif r < 0.7:
+        line = " ".join(rng.choice(COMMON) if rng.random() < 0.4 else rng.choice(_words("en"))
+                        for _ in range(rng.randint(1, 8)))
+    elif r < 0.8:
+        line = _dated(rng)
+    elif r < 0.9:
+        line = " ".join(rng.choice(_words("fr")) for _ in range(rng.randint(1, 6)))
+    else:
+        line = text_line(rng, max_chars=max_chars, max_words=8)
+    return normalize_text(line)[:max_chars].strip() or "note"

@@ -75,7 +75,7 @@ def _npm_font_files() -> list[Path]:
     """The installed regular face of each pinned family (missing ones: run ./dev.sh setup)."""
     files = []
     for family, version, _ in font_list():
-        files += sorted((FONT_CACHE / f"{family}@{version}").glob("*-latin-400-normal.woff"))
+        files += sorted((FONT_CACHE / f"{family}@{version}").glob("*-latin-400-normal.ttf"))
     return files
 
 

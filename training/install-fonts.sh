@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install the pinned handwriting fonts of training/handwriting-fonts.tsv from the npm registry
 # (@fontsource/<family>@<version>) into the font cache that training/fonts.py reads:
-# ${OCR_FONT_CACHE:-~/.cache/ocr-fonts}/<family>@<version>/ with the Latin regular face (.woff, which
-# FreeType and fontTools both read without extra codecs), metadata.json and LICENSE.
+# ${OCR_FONT_CACHE:-~/.cache/ocr-fonts}/<family>@<version>/ with the Latin regular face, metadata.json
+# and LICENSE. The face ships as WOFF; it is stored as plain TrueType (fontTools, in the project's
+# venv) because FreeType decompresses a WOFF on every open, 70x slower than opening a .ttf.
 # Idempotent: a family already in the cache is skipped, so a second run takes well under a second.
+#   usage: training/install-fonts.sh [PYTHON]   (default .venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python=${1:-.venv/bin/python}
 cache=${OCR_FONT_CACHE:-$HOME/.cache/ocr-fonts}
 mkdir -p "$cache"
 
@@ -39,7 +42,8 @@ for row in "${want[@]}"; do
   fi
   dest="$cache/$family@$version"
   rm -rf "$dest" && mkdir -p "$dest"
-  cp "$unpacked/package/files/$family-latin-400-normal.woff" "$dest/"
+  "$python" -c 'import sys; from fontTools.ttLib import TTFont; f = TTFont(sys.argv[1]); f.flavor = None; f.save(sys.argv[2])' \
+    "$unpacked/package/files/$family-latin-400-normal.woff" "$dest/$family-latin-400-normal.ttf"
   cp "$unpacked/package/metadata.json" "$dest/"
   [ -f "$unpacked/package/LICENSE" ] && cp "$unpacked/package/LICENSE" "$dest/"
   touch "$dest/.complete"

@@ -18,18 +18,25 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from training import fonts
-from training.corpus import text_line
+from training.corpus import handwriting_line, text_line
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=4096)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-@lru_cache(maxsize=2)
-def _families(kind: str) -> list[list[str]]:
-    found = fonts.handwriting_fonts() if kind == "handwritten" else fonts.printed_fonts()
+@lru_cache(maxsize=4)
+def _families(kind: str, split: str = "train") -> list[list[str]]:
+    found = fonts.handwriting_fonts(split) if kind == "handwritten" else fonts.printed_fonts()
+    if kind == "handwritten":  # a few files map Latin letters to empty glyphs
+        found = [f for f in found if _draws_letters(f)]
     return list(fonts.by_family(found).values())
+
+
+def _draws_letters(font_path: str) -> bool:
+    left, top, right, bottom = _font(font_path, 100).getbbox("xg", anchor="ls")
+    return bottom - top > 10 and right - left > 10
 
 
 def _pick_font(rng: random.Random, kind: str) -> str:
@@ -215,20 +222,217 @@ def printed_sample(rng: random.Random) -> tuple[np.ndarray, str]:
     return _to_paper(ink, rng), text
 
 
-def handwritten_sample(rng: random.Random) -> tuple[np.ndarray, str]:
-    font_path = _pick_font(rng, "handwritten")
-    text = _supported(text_line(rng, max_chars=34, max_words=6), font_path).strip() or "note"
-    size = rng.randint(36, 56)
-    ink = _render_jittered(text, font_path, size, rng)
-    ink = _stroke(ink, rng, size)
-    if rng.random() < 0.85:
-        scale = size / 45.0
-        ink = elastic(ink, rng, alpha=rng.uniform(20, 110) * scale, sigma=rng.uniform(4.5, 8.0) * scale)
+# ---------------------------------------------------------------- handwriting: a line cut from a page
+
+OUT_HEIGHT = 64  # real line crops (../shared/htr-real) are stored 64 px high
+
+
+@lru_cache(maxsize=512)
+def _x_height(font_path: str) -> float:
+    """x-height per point of font size, so every hand is drawn at a comparable letter size."""
+    left, top, right, bottom = _font(font_path, 100).getbbox("x", anchor="ls")
+    return max(bottom - top, 20) / 100.0
+
+
+@lru_cache(maxsize=512)
+def _extent(font_path: str) -> float:
+    """Typical ascender top to descender bottom, in x-heights: how tall a line of this hand is
+    (medians over letters, so one long flourish does not count)."""
+    font = _font(font_path, 100)
+    top = float(np.median([font.getbbox(ch, anchor="ls")[1] for ch in "bdhklt"]))
+    bottom = float(np.median([font.getbbox(ch, anchor="ls")[3] for ch in "gjpqy"]))
+    xh = 100 * _x_height(font_path)
+    return max(bottom - top, xh) / xh
+
+
+def _hand_text(rng: random.Random, font_path: str) -> str:
+    """A handwriting line the font can draw; fonts without accents get accent-free lines."""
+    text = ""
+    for _ in range(4):
+        text = handwriting_line(rng)
+        if _supported(text, font_path) == text:
+            return text
+    return " ".join(_supported(text, font_path).split()) or "note"
+
+
+def _write_line(draw: ImageDraw.ImageDraw, text: str, font_path: str, size: int, x: float, baseline: float,
+                rng: random.Random, xh: float) -> None:
+    """Word by word (cursive joins kept inside words), each with its own size, spacing and
+    a baseline that wanders like a hand's. Words past the canvas' right edge are not drawn."""
+    drift = 0.0
+    space = _font(font_path, size).getlength(" ") * rng.uniform(0.8, 1.8)
+    sizes = [max(8, size + d) for d in (-1, 0, 1) for _ in range(1 + (d == 0))]  # a few, so fonts stay cached
+    for word in text.split(" "):
+        if not word:
+            continue
+        if x > draw.im.size[0]:
+            break
+        f = _font(font_path, rng.choice(sizes))
+        drift = 0.6 * drift + rng.gauss(0, 0.1 * xh)
+        draw.text((x, baseline + drift), word, fill=255, font=f, anchor="ls")
+        x += f.getlength(word) + space * rng.uniform(0.75, 1.3)
+
+
+def _page_strip(rng: random.Random, font_path: str, text: str, xh: float) -> tuple[np.ndarray, tuple[int, int, int, int], float, float]:
+    """Ink of the line with (sometimes) the lines above and below in the same hand, as on a page.
+
+    Returns the ink, the main line's ink box (x0, y0, x1, y1), its baseline and the line pitch."""
+    size = max(10, round(xh / _x_height(font_path)))
+    font = _font(font_path, size)
+    ascent, descent = font.getmetrics()
+    # Baseline to baseline, about one line's full height: the neighbours' ascenders and
+    # descenders reach into the line box, as on real pages
+    pitch = xh * max(_extent(font_path), 2.3) * rng.uniform(0.85, 1.3)
+    width = int(font.getlength(text) * 1.3 + 6 * xh)
+    height = int(2 * pitch + ascent + descent + 2 * xh)
+    baseline = height / 2 + xh / 2
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    _write_line(draw, text, font_path, size, 3 * xh, baseline, rng, xh)
+    ink = np.asarray(canvas)
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 60), np.flatnonzero(ink.max(axis=0) > 60)
+    if not len(rows):
+        rows, cols = np.array([0, height - 1]), np.array([0, width - 1])
+    box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    for sign in (-1, 1):  # neighbours: a paragraph's other lines, maybe shorter or indented
+        if rng.random() < 0.8:
+            start = rng.uniform(-0.5, 1.0) * width if rng.random() < 0.3 else rng.uniform(-4, 4) * xh
+            other = handwriting_line(rng, max_chars=80)
+            _write_line(draw, _supported(other, font_path), font_path, size, start, baseline + sign * pitch, rng, xh)
+    return np.array(canvas), box, baseline, pitch
+
+
+def _cut_like_a_line_box(ink: np.ndarray, box: tuple[int, int, int, int], baseline: float, pitch: float,
+                         rng: random.Random, xh: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slant and tilt the strip, then crop the main line's box plus a little padding, as the
+    real crops were made (ALTO polygon box + 4 px). Returns (ink, ruled-paper layer)."""
+    x0, y0, x1, y1 = box
+    angle = np.deg2rad(rng.gauss(0, 0.7))
+    shear = rng.uniform(-0.15, 0.45) if rng.random() < 0.7 else 0.0  # most hands lean right
+    cx, cy = (x0 + x1) / 2, baseline
+    cos, sin = np.cos(angle), np.sin(angle)
+    # x' = cos*(x + shear*(y - cy)) - sin*(y - cy), y' = sin*(x - cx) + cos*(y - cy): slant, then tilt
+    m = np.array([[cos, cos * shear - sin, 0], [sin, cos, 0]], np.float64)
+    m[:, 2] = -m[:, :2] @ [cx, cy]
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ m.T
+    (bx0, by0), (bx1, by1) = corners.min(axis=0), corners.max(axis=0)
+    box_h = by1 - by0
+    # Real line polygons leave room above and below the ink; some boxes are much taller
+    tall = rng.random() < 0.1
+    pad_top = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.04, 0.3))
+    pad_bottom = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.04, 0.3))
+    pad_x = box_h * rng.uniform(0.02, 0.25)
+    m[:, 2] -= [bx0 - pad_x, by0 - pad_top]
+    out_w = int(bx1 - bx0 + 2 * pad_x)
+    out_h = int(box_h + pad_top + pad_bottom)
+    cut = cv2.warpAffine(ink, m.astype(np.float32), (out_w, out_h), flags=cv2.INTER_LINEAR, borderValue=0)
+    rules = np.zeros_like(cut)
+    if rng.random() < 0.25:  # ruled paper: lines under the writing's baselines (grid paper sometimes)
+        offset = rng.uniform(-0.1, 0.25) * xh
+        thick = max(1, int(round(xh / 12)))
+        for k in (-1, 0, 1):
+            y = baseline + k * pitch + offset
+            ends = np.array([[-1e4, y, 1], [1e4 + ink.shape[1], y, 1]]) @ m.T
+            cv2.line(rules, tuple(int(v) for v in ends[0]), tuple(int(v) for v in ends[1]), 255, thick, cv2.LINE_AA)
+        if rng.random() < 0.3:
+            step = pitch / rng.choice([2, 4])
+            for x in np.arange(rng.uniform(0, step), out_w, step):
+                cv2.line(rules, (int(x), 0), (int(x + out_h * sin), out_h), 255, thick, cv2.LINE_AA)
+    return cut, rules
+
+
+def _hand_stroke(ink: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
+    """Pen width: real pens are mostly finer than handwriting fonts, so thin more than thicken."""
+    k = 2 if xh < 17 else 3
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    r = rng.random()
+    if r < 0.35:
+        thin = cv2.erode(ink, kernel)
+        return thin if thin.max() > 100 else ink  # a hairline font would vanish
+    if r < 0.5:
+        return cv2.dilate(ink, kernel)
+    return ink
+
+
+def _smooth_field(rng: random.Random, shape: tuple[int, int], cells: int) -> np.ndarray:
+    """A smooth random field in [-1, 1] with about `cells` bumps along the line."""
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    small = nrng.uniform(-1, 1, (2, max(2, cells))).astype(np.float32)
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).clip(-1, 1)
+
+
+def _ink_on_paper(ink: np.ndarray, rules: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Ink coverage (at output size) -> gray scan: pen pressure, ink and paper tones, ruling,
+    stains, uneven light, paper grain, scanner blur, noise and JPEG."""
+    h, w = ink.shape
+    cover = ink.astype(np.float32) / 255.0
+    if rng.random() < 0.6:  # pen pressure / ink flow varies along the line
+        cover *= 1 - rng.uniform(0.1, 0.5) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 40 + 2))
+    paper = rng.uniform(185, 250) if rng.random() < 0.8 else rng.uniform(130, 190)  # clean or aged/grey scans
+    pencil = rng.random() < 0.2
+    ink_tone = paper - rng.uniform(55, 110) if pencil else rng.uniform(0, min(110, paper - 70))
+    img = paper * (1 - cover) + ink_tone * cover
+    if rules.any():
+        r = rules.astype(np.float32) / 255.0 * rng.uniform(0.15, 0.5)
+        img = img * (1 - r) + rng.uniform(60, 160) * r
+    if rng.random() < 0.5:  # uneven light and paper tone
+        img *= 1 + rng.uniform(0.02, 0.08) * _smooth_field(rng, (h, w), w // 200 + 2)
+    if rng.random() < 0.2:  # stains and foxing
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        for _ in range(rng.randint(1, 3)):
+            cx, cy, r = nrng.uniform(0, w), nrng.uniform(0, h), nrng.uniform(5, 40)
+            yy, xx = np.ogrid[:h, :w]
+            img -= rng.uniform(8, 40) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+    if rng.random() < 0.5:  # paper grain
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        grain = cv2.GaussianBlur(nrng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.7, 2.0))
+        img += grain * rng.uniform(3, 12)
+    if rng.random() < 0.4:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
     if rng.random() < 0.5:
-        ink = _wave(ink, rng, amplitude=rng.uniform(0.5, 0.08 * size))
-    ink = _affine(ink, rng, max_rot=3.0, max_shear=0.45)
-    ink = _tight_crop(ink, rng)
-    return _to_paper(ink, rng), text
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        img += nrng.normal(0, rng.uniform(1, 6), img.shape).astype(np.float32)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.03:  # bilevel scan
+        img = np.where(img < (paper + ink_tone) / 2, 0, 255).astype(np.uint8)
+    if rng.random() < 0.85:  # the real crops are JPEG (quality 70)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(40, 90)])
+        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    return img
+
+
+def _handwritten(rng: random.Random, split: str) -> tuple[np.ndarray, str]:
+    font_path = rng.choice(rng.choice(_families("handwritten", split)))
+    text = _hand_text(rng, font_path)
+    xh = rng.uniform(13, 21)  # x-height in render pixels: the crop is ~3-4 x-heights, a bit over 64 px
+    ink, box, baseline, pitch = _page_strip(rng, font_path, text, xh)
+    x0, y0, x1, y1 = box
+    margin = int(pitch + 2 * xh)  # only the part a tilted crop can reach needs distorting
+    top, left = max(0, y0 - margin), max(0, x0 - int(2 * xh))
+    ink = ink[top: y1 + margin, left: x1 + int(2 * xh)]
+    box, baseline = (x0 - left, y0 - top, x1 - left, y1 - top), baseline - top
+    ink = _hand_stroke(ink, rng, xh)
+    if rng.random() < 0.8:  # every writer's letters differ a little from the font's
+        ink = elastic(ink, rng, alpha=rng.uniform(10, 45) * xh / 14, sigma=rng.uniform(3.5, 6.0) * xh / 14)
+    ink, rules = _cut_like_a_line_box(ink, box, baseline, pitch, rng, xh)
+    h, w = ink.shape
+    out_w = max(OUT_HEIGHT, int(round(w * OUT_HEIGHT / max(h, 1))))
+    interp = cv2.INTER_AREA if h > OUT_HEIGHT else cv2.INTER_LINEAR
+    ink = cv2.resize(ink, (out_w, OUT_HEIGHT), interpolation=interp)
+    rules = cv2.resize(rules, (out_w, OUT_HEIGHT), interpolation=interp)
+    return _ink_on_paper(ink, rules, rng), text
+
+
+def handwritten_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """A handwritten line crop in a training font (64 px high, like ../shared/htr-real)."""
+    return _handwritten(rng, "train")
+
+
+def handwritten_validation_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """The same, in a hand never trained on (fonts.VALIDATION_FAMILIES)."""
+    return _handwritten(rng, "validation")
 
 
 SAMPLERS = {"printed": printed_sample, "handwritten": handwritten_sample}
+# Synthetic validation: printed has no held-out fonts; handwriting renders unseen hands.
+VALIDATION_SAMPLERS = {"printed": printed_sample, "handwritten": handwritten_validation_sample}

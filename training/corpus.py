@@ -151,10 +151,12 @@ def _prose(rng: random.Random, max_chars: int) -> str:
         return text_line(rng, max_chars=max_chars)
     i = rng.randrange(len(words))
     out: list[str] = []
-    while i < len(words) and len(" ".join(out + [words[i]])) <= max_chars:
+    length = -1
+    while i < len(words) and length + 1 + len(words[i]) <= max_chars:
         out.append(words[i])
+        length += 1 + len(words[i])
         i += 1
-    return " ".join(out) or words[i - 1][:max_chars]
+    return " ".join(out) or words[i][:max_chars]
 
 
 def _dated(rng: random.Random) -> str:

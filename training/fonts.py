@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
+from PIL import ImageFont
 
 FONT_ROOTS = [Path("/usr/share/fonts"), Path("/usr/share/texmf/fonts/opentype")]
 HELD_OUT = ("comic", "havana")  # dev-eval fonts: never train on them
@@ -84,11 +85,18 @@ def family_of(path: str) -> str:
     return Path(path).parent.name.split("@")[0]
 
 
+@functools.cache
+def draws_letters(path: str) -> bool:
+    """False for the few files that map Latin letters to empty glyphs (e.g. setofont-ex)."""
+    left, top, right, bottom = ImageFont.truetype(path, 100).getbbox("xg")
+    return bottom - top > 10 and right - left > 10
+
+
 def handwriting_fonts(split: str = "train") -> list[str]:
     """Handwriting font files: 'train' (all but VALIDATION_FAMILIES), 'validation' or 'all'."""
     debian = [p for p in _all_font_files() if p.parent.name in HANDWRITING_DIRS]
     fonts = [str(p) for p in debian + _npm_font_files()
-             if REQUIRED <= charset(str(p)) and not any(h in str(p).lower() for h in HELD_OUT)]
+             if REQUIRED <= charset(str(p)) and not any(h in str(p).lower() for h in HELD_OUT) and draws_letters(str(p))]
     if split == "all":
         return fonts
     held_out = split == "validation"

@@ -29,14 +29,7 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
 @lru_cache(maxsize=4)
 def _families(kind: str, split: str = "train") -> list[list[str]]:
     found = fonts.handwriting_fonts(split) if kind == "handwritten" else fonts.printed_fonts()
-    if kind == "handwritten":  # a few files map Latin letters to empty glyphs
-        found = [f for f in found if _draws_letters(f)]
     return list(fonts.by_family(found).values())
-
-
-def _draws_letters(font_path: str) -> bool:
-    left, top, right, bottom = _font(font_path, 100).getbbox("xg", anchor="ls")
-    return bottom - top > 10 and right - left > 10
 
 
 def _pick_font(rng: random.Random, kind: str) -> str:
@@ -274,32 +267,64 @@ def _write_line(draw: ImageDraw.ImageDraw, text: str, font_path: str, size: int,
 
 
 def _page_strip(rng: random.Random, font_path: str, text: str, xh: float) -> tuple[np.ndarray, tuple[int, int, int, int], float, float]:
-    """Ink of the line with (sometimes) the lines above and below in the same hand, as on a page.
+    """Ink of the line with (usually) the lines above and below in the same hand, as on a page,
+    cut to what a padded, slightly tilted line box can reach.
 
     Returns the ink, the main line's ink box (x0, y0, x1, y1), its baseline and the line pitch."""
-    size = max(10, round(xh / _x_height(font_path)))
+    size = max(10, 2 * round(xh / _x_height(font_path) / 2))  # even sizes: fewer font objects to cache
     font = _font(font_path, size)
     ascent, descent = font.getmetrics()
     # Baseline to baseline, about one line's full height: the neighbours' ascenders and
     # descenders reach into the line box, as on real pages
-    pitch = xh * max(_extent(font_path), 2.3) * rng.uniform(0.85, 1.3)
-    width = int(font.getlength(text) * 1.3 + 6 * xh)
-    height = int(2 * pitch + ascent + descent + 2 * xh)
-    baseline = height / 2 + xh / 2
+    pitch = xh * max(_extent(font_path), 2.3) * rng.uniform(0.7, 1.1)
+    width = int(font.getlength(text) * 1.3 + 4 * xh)
+    height = int(ascent + descent + 2 * xh)
     canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
-    _write_line(draw, text, font_path, size, 3 * xh, baseline, rng, xh)
-    ink = np.asarray(canvas)
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 60), np.flatnonzero(ink.max(axis=0) > 60)
+    _write_line(ImageDraw.Draw(canvas), text, font_path, size, 2 * xh, ascent + xh, rng, xh)
+    line = np.asarray(canvas)
+    rows, cols = np.flatnonzero(line.max(axis=1) > 60), np.flatnonzero(line.max(axis=0) > 60)
     if not len(rows):
         rows, cols = np.array([0, height - 1]), np.array([0, width - 1])
-    box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-    for sign in (-1, 1):  # neighbours: a paragraph's other lines, maybe shorter or indented
-        if rng.random() < 0.8:
-            start = rng.uniform(-0.5, 1.0) * width if rng.random() < 0.3 else rng.uniform(-4, 4) * xh
-            other = handwriting_line(rng, max_chars=80)
-            _write_line(draw, _supported(other, font_path), font_path, size, start, baseline + sign * pitch, rng, xh)
-    return np.array(canvas), box, baseline, pitch
+    y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    x0, x1 = max(0, int(cols[0]) - int(2 * xh)), min(width, int(cols[-1]) + 1 + int(2 * xh))
+    band = line[y0:y1, x0:x1]
+    # Rows the padded (<= 0.6 of the box), tilted (<= ~2 degrees) crop can reach
+    margin = int(0.7 * (y1 - y0) + 0.02 * (x1 - x0)) + 4
+    strip = np.zeros((y1 - y0 + 2 * margin, x1 - x0), np.uint8)
+    strip[margin: margin + y1 - y0] = band
+    # The neighbours: the same hand's words in another order, sometimes ending early like a
+    # paragraph's last line. Reusing the rendered ink instead of drawing two more lines keeps
+    # the sampler fast.
+    for sign in (-1, 1):
+        if rng.random() < 0.92:
+            other = _shuffled_words(band, rng, xh)
+            if rng.random() < 0.25:
+                other[:, rng.randrange(band.shape[1]):] = 0
+            y = margin + sign * int(round(pitch))
+            lo, hi = max(0, y), min(strip.shape[0], y + band.shape[0])
+            if hi > lo:
+                np.maximum(strip[lo:hi], other[lo - y: hi - y], out=strip[lo:hi])
+    box = (int(cols[0]) - x0, margin, int(cols[-1]) + 1 - x0, margin + y1 - y0)
+    return strip, box, ascent + xh - y0 + margin, pitch
+
+
+def _shuffled_words(band: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
+    """The words of a rendered line (ink runs split at gaps wider than ~xh/3), shuffled and re-spaced."""
+    idx = np.flatnonzero(band.max(axis=0) > 0)
+    out = np.zeros_like(band)
+    if not len(idx):
+        return out
+    breaks = np.flatnonzero(np.diff(idx) > xh / 3)
+    words = [band[:, a:b] for a, b in zip(np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks] + 1, idx[-1] + 1])]
+    rng.shuffle(words)
+    x = rng.randrange(int(2 * xh) + 1)
+    for word in words:
+        w = min(word.shape[1], out.shape[1] - x)
+        if w <= 0:
+            break
+        out[:, x: x + w] = word[:, :w]
+        x += w + int(xh * rng.uniform(0.5, 1.2))
+    return out
 
 
 def _cut_like_a_line_box(ink: np.ndarray, box: tuple[int, int, int, int], baseline: float, pitch: float,
@@ -307,7 +332,7 @@ def _cut_like_a_line_box(ink: np.ndarray, box: tuple[int, int, int, int], baseli
     """Slant and tilt the strip, then crop the main line's box plus a little padding, as the
     real crops were made (ALTO polygon box + 4 px). Returns (ink, ruled-paper layer)."""
     x0, y0, x1, y1 = box
-    angle = np.deg2rad(rng.gauss(0, 0.7))
+    angle = np.deg2rad(min(2.0, max(-2.0, rng.gauss(0, 0.7))))
     shear = rng.uniform(-0.15, 0.45) if rng.random() < 0.7 else 0.0  # most hands lean right
     cx, cy = (x0 + x1) / 2, baseline
     cos, sin = np.cos(angle), np.sin(angle)
@@ -319,8 +344,8 @@ def _cut_like_a_line_box(ink: np.ndarray, box: tuple[int, int, int, int], baseli
     box_h = by1 - by0
     # Real line polygons leave room above and below the ink; some boxes are much taller
     tall = rng.random() < 0.1
-    pad_top = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.04, 0.3))
-    pad_bottom = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.04, 0.3))
+    pad_top = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.02, 0.2))
+    pad_bottom = box_h * (rng.uniform(0.3, 0.6) if tall else rng.uniform(0.02, 0.2))
     pad_x = box_h * rng.uniform(0.02, 0.25)
     m[:, 2] -= [bx0 - pad_x, by0 - pad_top]
     out_w = int(bx1 - bx0 + 2 * pad_x)
@@ -342,14 +367,14 @@ def _cut_like_a_line_box(ink: np.ndarray, box: tuple[int, int, int, int], baseli
 
 
 def _hand_stroke(ink: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
-    """Pen width: real pens are mostly finer than handwriting fonts, so thin more than thicken."""
+    """Pen width: thinner or bolder than the font's stroke, now and then."""
     k = 2 if xh < 17 else 3
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     r = rng.random()
-    if r < 0.35:
+    if r < 0.2:
         thin = cv2.erode(ink, kernel)
         return thin if thin.max() > 100 else ink  # a hairline font would vanish
-    if r < 0.5:
+    if r < 0.45:
         return cv2.dilate(ink, kernel)
     return ink
 
@@ -361,37 +386,39 @@ def _smooth_field(rng: random.Random, shape: tuple[int, int], cells: int) -> np.
     return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).clip(-1, 1)
 
 
-def _ink_on_paper(ink: np.ndarray, rules: np.ndarray, rng: random.Random) -> np.ndarray:
+def _ink_on_paper(ink: np.ndarray, rules: np.ndarray | None, rng: random.Random) -> np.ndarray:
     """Ink coverage (at output size) -> gray scan: pen pressure, ink and paper tones, ruling,
     stains, uneven light, paper grain, scanner blur, noise and JPEG."""
     h, w = ink.shape
     cover = ink.astype(np.float32) / 255.0
     if rng.random() < 0.6:  # pen pressure / ink flow varies along the line
-        cover *= 1 - rng.uniform(0.1, 0.5) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 40 + 2))
+        cover *= 1 - rng.uniform(0.05, 0.35) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 40 + 2))
     paper = rng.uniform(185, 250) if rng.random() < 0.8 else rng.uniform(130, 190)  # clean or aged/grey scans
     pencil = rng.random() < 0.2
-    ink_tone = paper - rng.uniform(55, 110) if pencil else rng.uniform(0, min(110, paper - 70))
+    ink_tone = paper - rng.uniform(70, 130) if pencil else rng.uniform(0, min(70, paper - 100))
     img = paper * (1 - cover) + ink_tone * cover
-    if rules.any():
+    if rules is not None:
         r = rules.astype(np.float32) / 255.0 * rng.uniform(0.15, 0.5)
         img = img * (1 - r) + rng.uniform(60, 160) * r
     if rng.random() < 0.5:  # uneven light and paper tone
         img *= 1 + rng.uniform(0.02, 0.08) * _smooth_field(rng, (h, w), w // 200 + 2)
     if rng.random() < 0.2:  # stains and foxing
         nrng = np.random.default_rng(rng.randrange(1 << 30))
+        yy, xx = np.ogrid[:h, :w]
         for _ in range(rng.randint(1, 3)):
             cx, cy, r = nrng.uniform(0, w), nrng.uniform(0, h), nrng.uniform(5, 40)
-            yy, xx = np.ogrid[:h, :w]
-            img -= rng.uniform(8, 40) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
+            x0, x1 = int(max(0, cx - 3 * r)), int(min(w, cx + 3 * r + 1))
+            blob = np.exp(-((xx[:, x0:x1] - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)).astype(np.float32)
+            img[:, x0:x1] -= rng.uniform(8, 40) * blob
     if rng.random() < 0.5:  # paper grain
         nrng = np.random.default_rng(rng.randrange(1 << 30))
-        grain = cv2.GaussianBlur(nrng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.7, 2.0))
+        grain = cv2.GaussianBlur(nrng.standard_normal((h, w), np.float32), (0, 0), rng.uniform(0.7, 2.0))
         img += grain * rng.uniform(3, 12)
     if rng.random() < 0.4:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
     if rng.random() < 0.5:
         nrng = np.random.default_rng(rng.randrange(1 << 30))
-        img += nrng.normal(0, rng.uniform(1, 6), img.shape).astype(np.float32)
+        img += nrng.standard_normal(img.shape, np.float32) * np.float32(rng.uniform(1, 6))
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.03:  # bilevel scan
         img = np.where(img < (paper + ink_tone) / 2, 0, 255).astype(np.uint8)
@@ -404,22 +431,17 @@ def _ink_on_paper(ink: np.ndarray, rules: np.ndarray, rng: random.Random) -> np.
 def _handwritten(rng: random.Random, split: str) -> tuple[np.ndarray, str]:
     font_path = rng.choice(rng.choice(_families("handwritten", split)))
     text = _hand_text(rng, font_path)
-    xh = rng.uniform(13, 21)  # x-height in render pixels: the crop is ~3-4 x-heights, a bit over 64 px
+    xh = rng.uniform(12, 19)  # x-height in render pixels: the crop is ~3-4 x-heights, about 64 px
     ink, box, baseline, pitch = _page_strip(rng, font_path, text, xh)
-    x0, y0, x1, y1 = box
-    margin = int(pitch + 2 * xh)  # only the part a tilted crop can reach needs distorting
-    top, left = max(0, y0 - margin), max(0, x0 - int(2 * xh))
-    ink = ink[top: y1 + margin, left: x1 + int(2 * xh)]
-    box, baseline = (x0 - left, y0 - top, x1 - left, y1 - top), baseline - top
     ink = _hand_stroke(ink, rng, xh)
     if rng.random() < 0.8:  # every writer's letters differ a little from the font's
         ink = elastic(ink, rng, alpha=rng.uniform(10, 45) * xh / 14, sigma=rng.uniform(3.5, 6.0) * xh / 14)
     ink, rules = _cut_like_a_line_box(ink, box, baseline, pitch, rng, xh)
     h, w = ink.shape
-    out_w = max(OUT_HEIGHT, int(round(w * OUT_HEIGHT / max(h, 1))))
+    out_w = max(16, int(round(w * OUT_HEIGHT / max(h, 1))))
     interp = cv2.INTER_AREA if h > OUT_HEIGHT else cv2.INTER_LINEAR
     ink = cv2.resize(ink, (out_w, OUT_HEIGHT), interpolation=interp)
-    rules = cv2.resize(rules, (out_w, OUT_HEIGHT), interpolation=interp)
+    rules = cv2.resize(rules, (out_w, OUT_HEIGHT), interpolation=interp) if rules.any() else None
     return _ink_on_paper(ink, rules, rng), text
 
 

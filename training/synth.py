@@ -170,7 +170,7 @@ def _to_paper(ink: np.ndarray, rng: random.Random) -> np.ndarray:
     paper = rng.uniform(150, 255)
     ink_tone = rng.uniform(0, min(110, paper - 50))
     cover = ink.astype(np.float32) / 255.0
-    img = paper * (1 - cover) + ink_tone * cover
+    img = paper - (paper - ink_tone) * cover
     if rng.random() < 0.5:  # uneven light
         gx, gy = np.meshgrid(np.linspace(-1, 1, w), np.linspace(-1, 1, h))
         img *= 1 + rng.uniform(-0.25, 0.25) * gx + rng.uniform(-0.15, 0.15) * gy
@@ -248,22 +248,20 @@ def _hand_text(rng: random.Random, font_path: str) -> str:
     return " ".join(_supported(text, font_path).split()) or "note"
 
 
-def _write_line(draw: ImageDraw.ImageDraw, text: str, font_path: str, size: int, x: float, baseline: float,
-                rng: random.Random, xh: float) -> None:
-    """Word by word (cursive joins kept inside words), each with its own size, spacing and
-    a baseline that wanders like a hand's. Words past the canvas' right edge are not drawn."""
-    drift = 0.0
+def _lay_out_words(text: str, font_path: str, size: int, rng: random.Random, xh: float) -> tuple[list, float]:
+    """Word by word (cursive joins kept inside words), each with its own size, spacing and a
+    baseline that wanders like a hand's: [(x, dy, word, font)] and the line's width."""
+    drift, x, placed = 0.0, 0.0, []
     space = _font(font_path, size).getlength(" ") * rng.uniform(0.8, 1.8)
     sizes = [max(8, size + d) for d in (-1, 0, 1) for _ in range(1 + (d == 0))]  # a few, so fonts stay cached
     for word in text.split(" "):
         if not word:
             continue
-        if x > draw.im.size[0]:
-            break
         f = _font(font_path, rng.choice(sizes))
         drift = 0.6 * drift + rng.gauss(0, 0.1 * xh)
-        draw.text((x, baseline + drift), word, fill=255, font=f, anchor="ls")
+        placed.append((x, drift, word, f))
         x += f.getlength(word) + space * rng.uniform(0.75, 1.3)
+    return placed, x
 
 
 def _page_strip(rng: random.Random, font_path: str, text: str, xh: float) -> tuple[np.ndarray, tuple[int, int, int, int], float, float]:
@@ -277,10 +275,12 @@ def _page_strip(rng: random.Random, font_path: str, text: str, xh: float) -> tup
     # Baseline to baseline, about one line's full height: the neighbours' ascenders and
     # descenders reach into the line box, as on real pages
     pitch = xh * max(_extent(font_path), 2.3) * rng.uniform(0.7, 1.1)
-    width = int(font.getlength(text) * 1.3 + 4 * xh)
-    height = int(ascent + descent + 2 * xh)
+    words, line_width = _lay_out_words(text, font_path, size, rng, xh)
+    width, height = int(line_width + 4 * xh), int(ascent + descent + 2 * xh)
     canvas = Image.new("L", (width, height), 0)
-    _write_line(ImageDraw.Draw(canvas), text, font_path, size, 2 * xh, ascent + xh, rng, xh)
+    draw = ImageDraw.Draw(canvas)
+    for x, dy, word, f in words:  # the whole line fits: every word of the label is drawn
+        draw.text((2 * xh + x, ascent + xh + dy), word, fill=255, font=f, anchor="ls")
     line = np.asarray(canvas)
     rows, cols = np.flatnonzero(line.max(axis=1) > 60), np.flatnonzero(line.max(axis=0) > 60)
     if not len(rows):
@@ -386,6 +386,23 @@ def _smooth_field(rng: random.Random, shape: tuple[int, int], cells: int) -> np.
     return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).clip(-1, 1)
 
 
+@lru_cache(maxsize=1)
+def _noise_bank() -> tuple[np.ndarray, np.ndarray]:
+    """(white noise, paper grain), unit variance, OUT_HEIGHT x 8192: samples take random windows,
+    which is 10x cheaper than drawing fresh noise for every line."""
+    white = np.random.default_rng(0).standard_normal((OUT_HEIGHT, 8192), np.float32)
+    grain = cv2.GaussianBlur(white, (0, 0), 1.3)
+    return white, grain / grain.std()
+
+
+def _noise(bank: np.ndarray, rng: random.Random, h: int, w: int) -> np.ndarray:
+    if w > bank.shape[1]:
+        bank = np.tile(bank, (1, w // bank.shape[1] + 1))
+    x = rng.randrange(bank.shape[1] - w + 1)
+    window = bank[:h, x: x + w]
+    return window[:, ::-1] if rng.random() < 0.5 else window
+
+
 def _ink_on_paper(ink: np.ndarray, rules: np.ndarray | None, rng: random.Random) -> np.ndarray:
     """Ink coverage (at output size) -> gray scan: pen pressure, ink and paper tones, ruling,
     stains, uneven light, paper grain, scanner blur, noise and JPEG."""
@@ -396,7 +413,7 @@ def _ink_on_paper(ink: np.ndarray, rules: np.ndarray | None, rng: random.Random)
     paper = rng.uniform(185, 250) if rng.random() < 0.8 else rng.uniform(130, 190)  # clean or aged/grey scans
     pencil = rng.random() < 0.2
     ink_tone = paper - rng.uniform(70, 130) if pencil else rng.uniform(0, min(70, paper - 100))
-    img = paper * (1 - cover) + ink_tone * cover
+    img = paper - (paper - ink_tone) * cover
     if rules is not None:
         r = rules.astype(np.float32) / 255.0 * rng.uniform(0.15, 0.5)
         img = img * (1 - r) + rng.uniform(60, 160) * r
@@ -410,15 +427,13 @@ def _ink_on_paper(ink: np.ndarray, rules: np.ndarray | None, rng: random.Random)
             x0, x1 = int(max(0, cx - 3 * r)), int(min(w, cx + 3 * r + 1))
             blob = np.exp(-((xx[:, x0:x1] - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)).astype(np.float32)
             img[:, x0:x1] -= rng.uniform(8, 40) * blob
+    white, grain = _noise_bank()
     if rng.random() < 0.5:  # paper grain
-        nrng = np.random.default_rng(rng.randrange(1 << 30))
-        grain = cv2.GaussianBlur(nrng.standard_normal((h, w), np.float32), (0, 0), rng.uniform(0.7, 2.0))
-        img += grain * rng.uniform(3, 12)
+        img += _noise(grain, rng, h, w) * np.float32(rng.uniform(1, 4))
     if rng.random() < 0.4:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 0.8))
-    if rng.random() < 0.5:
-        nrng = np.random.default_rng(rng.randrange(1 << 30))
-        img += nrng.standard_normal(img.shape, np.float32) * np.float32(rng.uniform(1, 6))
+    if rng.random() < 0.5:  # sensor noise
+        img += _noise(white, rng, h, w) * np.float32(rng.uniform(1, 6))
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.03:  # bilevel scan
         img = np.where(img < (paper + ink_tone) / 2, 0, 255).astype(np.uint8)

@@ -29,11 +29,12 @@ sample = SAMPLERS[sys.argv[1]]
 rng = random.Random(12345)
 for _ in range({WARMUP}):
     sample(rng)
-n = int(sys.argv[2])
+n, chars = int(sys.argv[2]), 0
 cpu, wall = time.process_time(), time.perf_counter()
 for _ in range(n):
-    sample(rng)
-print(json.dumps({{"cpu": n / (time.process_time() - cpu), "wall": n / (time.perf_counter() - wall)}}))
+    chars += len(sample(rng)[1])
+cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+print(json.dumps({{"cpu": n / cpu, "wall": n / wall, "chars_cpu": chars / cpu}}))
 """
 
 
@@ -60,9 +61,16 @@ def main(argv: list[str] | None = None) -> int:
             runs[name].append(measure(tree, a.kind, a.lines))
     rows = [
         f"| {name} | {statistics.median(r['cpu'] for r in rs):.1f} | {statistics.median(r['wall'] for r in rs):.1f} "
-        f"| {', '.join(format(r['cpu'], '.0f') for r in rs)} |"
+        f"| {statistics.median(r['chars_cpu'] for r in rs):.0f} | {', '.join(format(r['cpu'], '.0f') for r in rs)} |"
         for name, rs in runs.items()
     ]
+    if a.baseline:
+        this, base = runs.values()
+        ratios = [t["cpu"] / b["cpu"] for t, b in zip(this, base)]
+        rows.append(f"| this / baseline, same round (median) | {statistics.median(ratios):.2f} | "
+                    f"{statistics.median(t['wall'] / b['wall'] for t, b in zip(this, base)):.2f} | "
+                    f"{statistics.median(t['chars_cpu'] / b['chars_cpu'] for t, b in zip(this, base)):.2f} | "
+                    f"{', '.join(format(r, '.2f') for r in ratios)} |")
     load = os.getloadavg()[0]
     report = "\n".join([
         f"# Synthetic renderer speed: `SAMPLERS['{a.kind}']`",
@@ -74,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, 1-minute load average at the end {load:.1f} (other jobs share the cores, so "
         "CPU-time speed is the comparable number).",
         "",
-        "| renderer | lines/s (CPU time, median) | lines/s (wall, median) | lines/s (CPU) per round |",
-        "| --- | ---: | ---: | --- |",
+        "| renderer | lines/s (CPU time, median) | lines/s (wall, median) | characters/s (CPU, median) | lines/s (CPU) per round |",
+        "| --- | ---: | ---: | ---: | --- |",
         *rows,
         "",
     ])

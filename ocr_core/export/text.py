@@ -21,9 +21,20 @@ def bbox(box: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def words_of(line: Line) -> list[Word]:
-    """The line's words; a line read without word positions is one word spanning the line."""
+    """The line's words; a line read without word positions is split at its spaces, each word's box
+    cut from the line's polygon in proportion to its character offsets."""
     words = [w for w in line.words if w.text.strip()]
-    return words or [Word(line.text, line.confidence, line.box)]
+    if words or not line.text.strip():
+        return words
+    tl, tr, br, bl = np.asarray(line.box, dtype=float).reshape(4, 2)
+    out, pos, n = [], 0, len(line.text)
+    for token in line.text.split():
+        start = line.text.index(token, pos)
+        pos = start + len(token)
+        a, b = start / n, pos / n
+        out.append(Word(token, line.confidence, np.array([tl + (tr - tl) * a, tl + (tr - tl) * b,
+                                                          bl + (br - bl) * b, bl + (br - bl) * a])))
+    return out
 
 
 def to_text(result: OcrResult) -> str:

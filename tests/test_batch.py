@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from conftest import TEST_DATA
 from PIL import Image
 
 from benchmarks import poison
@@ -431,11 +432,17 @@ def test_local_folder_mode(tmp_path: Path, app: Any, monkeypatch: pytest.MonkeyP
     (src / "handwritten" / "note.png").write_bytes(NOTE)
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     (src / "poison.tif").write_bytes(poison.tiff_second_page_without_size())  # aborted every run before
+    (src / "report.pdf").write_bytes((TEST_DATA / "two-pages.pdf").read_bytes())
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     run = subprocess.run(["ocr", "batch", str(src), "--out", str(out)], capture_output=True, text=True,
                          timeout=300, env=env, cwd=tmp_path)
-    assert run.returncode == 1, run.stderr  # one file got an error answer
-    assert "100%" in run.stderr and "4/4" in run.stderr  # the progress bar ran to the end
+    assert run.returncode == 1, run.stderr  # two files got an error answer
+    assert "5 files" in run.stderr and "ok 3" in run.stderr and "error 2" in run.stderr, run.stderr
+    assert "100%" not in run.stderr  # stderr is not a terminal: no progress bar frames in logs
+    report = json.loads((out / "report.pdf.json").read_text())  # a multi-page PDF, page by page
+    pdf_truth = (TEST_DATA / "two-pages.txt").read_text().split("\f")
+    assert report["page_count"] == 2 and [ln["page"] for ln in report["lines"]] == [1, 2]
+    assert all(cer(t.strip(), p["text"]) < PRINTED_CER for t, p in zip(pdf_truth, report["pages"])), report["pages"]
     letter = json.loads((out / "a b" / "été+1.png.json").read_text())
     note = json.loads((out / "handwritten" / "note.png.json").read_text())
     broken = json.loads((out / "broken.jpg.json").read_text())

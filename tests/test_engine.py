@@ -128,7 +128,7 @@ def test_multipage_tiff_gives_one_result_per_page(engine: OcrEngine) -> None:
 
 @pytest.mark.parametrize("data,code", [
     (b"", "empty_input"),
-    (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "unsupported_format"),
+    (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "corrupt_pdf"),
     (b"just some text, not an image\n", "unsupported_format"),
 ])
 def test_bad_inputs_give_typed_errors(engine: OcrEngine, data: bytes, code: str) -> None:

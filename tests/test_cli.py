@@ -124,3 +124,16 @@ def test_read_from_stdin_in_process(capsysbinary: pytest.CaptureFixture[bytes], 
     code, out, _ = run_main(["-", "--mode", "printed", "-f", "jsonl"], capsysbinary)
     rows = [json.loads(r) for r in out.decode().splitlines()]
     assert code == 0 and [r["page"] for r in rows] == [1, 2]
+
+
+def test_readme_library_example_runs() -> None:
+    """The README's three-line library example, run as written (the docs are what we test)."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    code = next(b for b in blocks if "from ocr_core import read" in b)
+    assert len(code.strip().splitlines()) <= 3
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert cer((REPO / "samples" / "printed-letter.txt").read_text(), run.stdout) < 0.1, run.stdout

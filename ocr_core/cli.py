@@ -189,6 +189,8 @@ def batch_main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, required=True, help="output folder (created; must not be the input folder)")
     p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default=None,
                    help="force one mode for every file (default: from the subfolder, else auto)")
+    p.add_argument("-f", "--format", choices=list(FORMATS), default="json",
+                   help="also write this rendition beside each JSON answer (<out>/<relative path><extension>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     a = p.parse_args(argv)
     if not a.in_dir.is_dir():
@@ -203,7 +205,7 @@ def batch_main(argv: list[str]) -> int:
     except ValueError as err:
         p.error(str(err))
     sources = list(store.list_sources())
-    runner = BatchRunner(OcrEngine(), store)
+    runner = BatchRunner(OcrEngine(), store, default_format=a.format)
     counts: dict[str, int] = {}  # ok | error | unchanged (already answered for these bytes) | failed (no answer)
     errors = 0
     bar = tqdm(sources, desc="ocr batch", unit="image", file=sys.stderr, disable=a.quiet or not sys.stderr.isatty())

@@ -24,6 +24,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -41,6 +42,8 @@ LETTER = (SAMPLES / "printed-letter.png").read_bytes()
 LETTER_TXT = (SAMPLES / "printed-letter.txt").read_text()
 NOTE = (SAMPLES / "handwritten-note.png").read_bytes()
 NOTE_TXT = (SAMPLES / "handwritten-note.txt").read_text()
+PDF = (TEST_DATA / "two-pages.pdf").read_bytes()
+PDF_TXT = (TEST_DATA / "two-pages.txt").read_text().replace("\n\f", "\n\n")  # result text: pages split by a blank line
 PRINTED_CER, HANDWRITTEN_CER = 0.05, 0.30  # measured 0.017 and 0.164; printed mode on the note: 0.61
 IN, OUT = "ocr-in", "ocr-out"
 CONTEXT = SimpleNamespace(function_name="ocr-batch", memory_limit_in_mb=3008, aws_request_id="test-request",
@@ -171,6 +174,9 @@ def uploads() -> list[tuple[str, bytes, dict[str, Any], tuple]]:
         ("incoming/handwritten/printed-by-metadata.png", NOTE, {"Metadata": {"ocr-mode": "printed"}},
          ("ok", NOTE_TXT, 1.0, "printed")),
         ("incoming/scans/two pages.tif", two_page_tiff(), {}, ("ok", LETTER_TXT + "\n\n" + NOTE_TXT, 0.12, "mixed")),
+        ("incoming/printed/report.pdf", PDF, {"Metadata": {"ocr-format": "alto"}}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/printed/tagged.pdf", PDF, {"Tagging": "ocr-format=hocr"}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/bad/bad format.png", LETTER, {"Metadata": {"ocr-format": "docx"}}, ("error", "bad_format")),
         ("incoming/bad/truncated.png", LETTER[: len(LETTER) // 3], {}, ("error", "corrupt_image")),
         ("incoming/bad/random.jpg", np.random.default_rng(1).bytes(5000), {}, ("error", "unsupported_format")),
         ("incoming/bad/empty.png", b"", {}, ("error", "empty_input")),
@@ -214,7 +220,8 @@ def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespac
     assert receive(st) == []  # everything deleted, and writing results triggered nothing
 
     results = versions(st)
-    assert set(results) == {mirror_key(k, "incoming/", "results/") for k, *_ in cases}
+    renditions = {"results/printed/report.pdf.alto.xml", "results/printed/tagged.pdf.hocr"}
+    assert set(results) == {mirror_key(k, "incoming/", "results/") for k, *_ in cases} | renditions
     for key, data, _, expected in cases:
         doc = result(st, key)
         assert doc["source"]["bucket"] == IN and doc["source"]["key"] == key, key
@@ -233,6 +240,11 @@ def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespac
     assert result(st, "incoming/notes/by-tag.png")["mode_source"] == "tag"
     assert result(st, "incoming/handwritten/note.png")["mode_source"] == "prefix"
     assert result(st, "incoming/letters/letter.png")["mode_source"] == "default"
+    report = result(st, "incoming/printed/report.pdf")  # a multi-page PDF, and its ALTO beside the JSON
+    assert report["page_count"] == 2 and report["outputs"] == {"alto": f"s3://{OUT}/results/printed/report.pdf.alto.xml"}
+    alto = st.s3.get_object(Bucket=OUT, Key="results/printed/report.pdf.alto.xml")
+    assert alto["ContentType"].startswith("application/xml") and b"<TextLine" in alto["Body"].read()
+    assert result(st, "incoming/printed/tagged.pdf")["outputs"] == {"hocr": f"s3://{OUT}/results/printed/tagged.pdf.hocr"}
     tiff = result(st, "incoming/scans/two pages.tif")
     assert tiff["page_count"] == 2 and cer(LETTER_TXT, tiff["pages"][0]["text"]) < PRINTED_CER
     tags = st.s3.get_object_tagging(Bucket=OUT, Key="results/bad/empty.png.json")["TagSet"]
@@ -464,6 +476,15 @@ def test_local_folder_mode(tmp_path: Path, app: Any, monkeypatch: pytest.MonkeyP
     (src / "poison.tif").unlink()
     assert cli.main(["batch", str(src), "--out", str(out), "--quiet"]) == 0
     assert cer(LETTER_TXT, json.loads((out / "broken.jpg.json").read_text())["text"]) < PRINTED_CER
+
+    # --format writes a rendition beside each new JSON answer (here: the searchable PDF of a new upload)
+    (src / "again.pdf").write_bytes((TEST_DATA / "two-pages.pdf").read_bytes())
+    assert cli.main(["batch", str(src), "--out", str(out), "--quiet", "--format", "pdf"]) == 0
+    again = json.loads((out / "again.pdf.json").read_text())
+    assert again["outputs"] == {"pdf": str(out / "again.pdf.pdf")} and again["page_count"] == 2
+    searchable = pdfium.PdfDocument((out / "again.pdf.pdf").read_bytes())
+    assert [" ".join(searchable[i].get_textpage().get_text_range().split()) for i in range(2)] == \
+        [p["text"] for p in again["pages"]]
 
     # A job manifest cannot reach outside the input folder (a synced scanner folder is untrusted).
     (tmp_path / "secret").mkdir()

@@ -189,6 +189,17 @@ def test_multipage_pdf_in_every_answer_format(api: Any) -> None:
         [p["text"] for p in body["pages"]]
 
 
+def test_pdf_upload_then_ocr_by_key(api: Any) -> None:
+    up = post(api, "/api/uploads", json={"filename": "report.pdf", "content_type": "application/pdf"})
+    assert up.status_code == 201, up.text
+    ticket = up.json()
+    form = requests.post(ticket["upload_url"], data=ticket["fields"], timeout=30,
+                         files={"file": ("report.pdf", (TEST_DATA / "two-pages.pdf").read_bytes())})
+    assert form.status_code in (200, 201, 204), form.text
+    body = post(api, "/api/ocr", json={"s3_key": ticket["s3_key"], "mode": "printed", "format": "jsonl"})
+    assert body.status_code == 200 and [json.loads(r)["page"] for r in body.text.splitlines()] == [1, 2]
+
+
 def test_upload_then_ocr_by_key(api: Any) -> None:
     up = post(api, "/api/uploads", json={"filename": "my scan (1).png", "content_type": "image/png"})
     assert up.status_code == 201, up.text

@@ -107,7 +107,7 @@ def png_header_claiming(width: int, height: int) -> bytes:
     (encode(sample_rgb(), "JPEG")[:300], "corrupt_image"),
     (encode(Image.new("RGB", (1, 1)), "PNG"), "image_too_small"),
     (png_header_claiming(100_000, 100_000), "too_many_pixels"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "unsupported_format"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "corrupt_pdf"),  # a PDF now: pdf.py
     (b"Dear diary, this is a text file renamed to .png\n", "unsupported_format"),
     (encode(sample_rgb(), "GIF"), "unsupported_format"),
 ])

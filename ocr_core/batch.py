@@ -11,7 +11,7 @@ Formats: the answer is always the JSON result; metadata or a tag `ocr-format` (o
 (`results/a/b.png.hocr`, ...), before the JSON, which stays the record that the upload was answered.
 
 Jobs: an uploaded manifest (`*.ocrjob.json`: `{"keys": [...]}` or `{"prefix": "..."}`, optional
-`"mode"`) fans out one message per image; each item records a small part file, and whoever answers
+`"mode"`, `"format"`) fans out one message per image; each item records a small part file, and whoever answers
 the last item writes the job summary at the manifest's mirrored key.
 """
 
@@ -65,11 +65,12 @@ class WorkItem:
     ref: SourceRef
     mode: str | None = None  # forced mode (job manifest); else chosen per object
     job: JobRef | None = None
+    format: str | None = None  # forced rendition format (job manifest); else chosen per object
 
     def to_message(self) -> dict[str, Any]:
         job = self.job
         return {JOB_ITEM: {"bucket": self.ref.bucket, "key": self.ref.key, "etag": self.ref.etag, "size": self.ref.size,
-                           "mode": self.mode, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
+                           "mode": self.mode, "format": self.format, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
                                                               "index": job.index, "total": job.total}}}
 
     @classmethod
@@ -77,7 +78,8 @@ class WorkItem:
         d = body[JOB_ITEM]
         job = d.get("job")
         return cls(SourceRef(d["bucket"], d["key"], etag=d.get("etag"), size=d.get("size")), d.get("mode"),
-                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None)
+                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None,
+                   d.get("format"))
 
 
 @dataclass
@@ -170,7 +172,7 @@ class BatchRunner:
         deadline = min((d for d in (budget_end, stop_by) if d is not None), default=None)
         try:
             mode, mode_source = self.choose_mode(src, item.mode)
-            fmt = self.choose_format(src)
+            fmt = self.choose_format(src, item.format)
             t1 = time.perf_counter()
             if fmt == "json":
                 result = self.engine.read(src.data, mode=mode, deadline=deadline)
@@ -228,9 +230,9 @@ class BatchRunner:
             self._last_tags = (ident, self.store.source_tags(src.ref))
         return self._last_tags[1]
 
-    def choose_format(self, src: Source) -> str:
-        """A rendition beside the JSON answer: object metadata, else tag `ocr-format`, else the runner's default."""
-        value = src.metadata.get(FORMAT_KEY) or self._tags(src).get(FORMAT_KEY)
+    def choose_format(self, src: Source, forced: str | None = None) -> str:
+        """A rendition beside the JSON answer: the job manifest's, object metadata, tag `ocr-format`, the runner's default."""
+        value = forced or src.metadata.get(FORMAT_KEY) or self._tags(src).get(FORMAT_KEY)
         if not value:
             return self.default_format
         try:
@@ -286,17 +288,17 @@ class BatchRunner:
             err = OcrError("The manifest was deleted before it could be read.", "source_missing", 404)
             return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
         try:
-            mode, refs = self._manifest_items(src)
+            mode, fmt, refs = self._manifest_items(src)
         except BadRequestError as err:
             return self._write_answer(rkey, head, self._error_doc(src.ref, err, {}, t0, src), ref.key)
         job_id = str(src.ref.etag)
         parts = self._parts_prefix(rkey, job_id)
         started = now_iso()
-        self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode,
+        self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode, "format": fmt,
                                                  "started_at": started, "items": [r.key for r in refs]}, tags=PART_TAGS)
         running = {"batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "running", "job_id": job_id,
                    "total": len(refs), "started_at": started, "source": _source_dict(src.ref, src)}
-        items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs))) for i, r in enumerate(refs)]
+        items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs)), fmt) for i, r in enumerate(refs)]
         if not items:
             self._finish_job(rkey, job_id, 0, force=True)
         elif self.enqueue is not None:
@@ -311,7 +313,7 @@ class BatchRunner:
         return Outcome(ref.key, "job", self.store.location(rkey), answer_status="running",
                        duration_ms=(time.perf_counter() - t0) * 1000, extra={"job_id": job_id, "items": len(items)})
 
-    def _manifest_items(self, src: Source) -> tuple[str | None, list[SourceRef]]:
+    def _manifest_items(self, src: Source) -> tuple[str | None, str | None, list[SourceRef]]:
         try:
             manifest = json.loads(src.data)
             if not isinstance(manifest, dict):
@@ -321,6 +323,9 @@ class BatchRunner:
         mode = manifest.get("mode")
         if mode is not None:
             mode = _valid_mode(str(mode), "manifest")
+        fmt = manifest.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            raise BadRequestError(f"The job manifest's format must be one of {', '.join(FORMATS)}, not {fmt!r}.", "bad_manifest")
         inp = self.store.input_prefix
         if isinstance(manifest.get("keys"), list):
             seen: dict[str, None] = {}
@@ -343,7 +348,7 @@ class BatchRunner:
             raise BadRequestError('A job manifest needs "keys" (a list) or "prefix" (a string).', "bad_manifest")
         if len(refs) > MAX_JOB_ITEMS:
             raise BadRequestError(f"A job may hold at most {MAX_JOB_ITEMS} images; split the manifest.", "job_too_large")
-        return mode, refs
+        return mode, fmt, refs
 
     def _parts_prefix(self, rkey: str, job_id: str) -> str:
         return f"{rkey[:-len('.json')]}.parts/{job_id}/"

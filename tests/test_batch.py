@@ -351,6 +351,7 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     st = stack
     scans = {"incoming/scans/a.png": LETTER, "incoming/scans/b b.png": LETTER,
              "incoming/scans/c+.png": NOTE, "incoming/scans/broken.png": b"\x89PNG\r\n\x1a\n broken"}
+    scans["incoming/reports/two.pdf"] = PDF  # only the format job below asks for it
     for key, data in scans.items():  # already there before the notification exists: only a job reaches them
         st.s3.put_object(Bucket=IN, Key=key, Body=data)
     notify(st)
@@ -358,7 +359,9 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     st.s3.put_object(Bucket=IN, Key="incoming/jobs/two keys.ocrjob.json",
                      Body=json.dumps({"keys": ["scans/a.png", "incoming/scans/missing.png"], "mode": "printed"}))
     st.s3.put_object(Bucket=IN, Key="incoming/jobs/bad.ocrjob.json", Body=b"[not json")
-    assert drain(app, st) == 1 + 3 + 4 + 2  # test event, 3 manifests, then the fanned-out items
+    st.s3.put_object(Bucket=IN, Key="incoming/jobs/tsv.ocrjob.json",
+                     Body=json.dumps({"keys": ["reports/two.pdf"], "mode": "printed", "format": "tsv"}))
+    assert drain(app, st) == 1 + 4 + 4 + 2 + 1  # test event, 4 manifests, then the fanned-out items
 
     summary = result(st, "incoming/jobs/march.ocrjob.json")
     assert summary["status"] == "done" and summary["total"] == 4, summary
@@ -373,6 +376,10 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     assert drain(app, st) == 1
     assert cer(LETTER_TXT, result(st, "incoming/scans/missing.png")["text"]) < PRINTED_CER
     assert result(st, "incoming/jobs/bad.ocrjob.json")["error"] == "bad_manifest"
+    assert result(st, "incoming/jobs/tsv.ocrjob.json")["counts"] == {"ok": 1}
+    tsv = st.s3.get_object(Bucket=OUT, Key="results/reports/two.pdf.tsv")["Body"].read().decode()
+    assert result(st, "incoming/reports/two.pdf")["outputs"] == {"tsv": f"s3://{OUT}/results/reports/two.pdf.tsv"}
+    assert {row.split("\t")[1] for row in tsv.splitlines()[1:]} == {"1", "2"}  # rows of both pages
 
 
 def test_handler_under_the_lambda_runtime_interface_emulator(stack: SimpleNamespace, tmp_path: Path) -> None:

@@ -181,6 +181,21 @@ def test_hocr_is_valid_xhtml_following_the_spec(pdf_read: tuple[OcrResult, list]
     assert words == [w.text for p in result.pages for ln in p.lines for w in ln.words]
 
 
+def test_hocr_passes_the_spec_validator(pdf_read: tuple[OcrResult, list], tmp_path) -> None:  # noqa: ANN001
+    """hocr-spec (the spec's reference validator, strict parsing): valid; and it does fail a broken document."""
+    from hocr_spec import HocrValidator
+
+    result, _ = pdf_read
+    good = tmp_path / "good.hocr"
+    good.write_bytes(export(result, "hocr", source="two-pages.pdf"))
+    report = HocrValidator("standard").validate(str(good), parse_strict=True)
+    assert report.is_valid(), report.format("text")
+    for wrong in (r"x_wconf \d+", "x_wconf high"), (r"class='ocr_line'", "class='ocr_textfloat'"):  # bad value, undeclared class
+        broken = tmp_path / "broken.hocr"
+        broken.write_text(re.sub(wrong[0], wrong[1], good.read_text(), count=1))
+        assert not HocrValidator("standard").validate(str(broken), parse_strict=True).is_valid(), wrong
+
+
 # -------------------------------------------------------------------------------------------- ALTO
 def test_alto_validates_against_the_xsd(pdf_read: tuple[OcrResult, list]) -> None:
     result, _ = pdf_read

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from tqdm import tqdm
 
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = OcrEngine()
     failures = 0
-    documents: list[bytes] = []  # what goes to stdout or the single -o file
-    json_docs: list[dict] = []
+    stream = _Stream(a.output, separator=b"\f" if fmt == "txt" else b"")  # txt, jsonl, single documents: as read
+    json_docs: list[dict] = []  # json: one document (or an array) at the end
     show_bar = len(inputs) > 1 and not a.quiet and sys.stderr.isatty()
     for item in tqdm(inputs, desc="ocr", unit="file", disable=not show_bar, file=sys.stderr):
         try:
@@ -101,15 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         elif fmt == "json":
             json_docs.append({"file": item.name, **doc})
         else:
-            documents.append(out)
-    if not to_folder:
-        if fmt == "json":
-            payload = json_docs[0] if len(inputs) == 1 else json_docs
-            body = (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8") if payload else b""
-        else:
-            body = (b"\f" if fmt == "txt" else b"").join(documents)  # txt: a form feed between documents too
-        if body or a.output in (None, STDIN):  # no empty -o file when nothing could be read
-            _write(a.output, body)
+            stream.write(out)  # txt: a form feed between documents too
+    if not to_folder and fmt == "json" and json_docs:
+        payload = json_docs[0] if len(inputs) == 1 else json_docs
+        stream.write((json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    stream.close()
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
@@ -128,12 +124,24 @@ def _read_one(engine: OcrEngine, data: bytes, item: Input, fmt: str, a: argparse
     return export(result, fmt, pages=pages, source=source, dpi=a.dpi), result.to_dict()
 
 
-def _write(output: str | None, body: bytes) -> None:
-    if output in (None, STDIN):
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
-    else:
-        Path(output).write_bytes(body)
+class _Stream:
+    """stdout or the one -o file, opened on the first document (no empty file when nothing could be read)."""
+
+    def __init__(self, output: str | None, separator: bytes) -> None:
+        self.output, self.separator = output, separator
+        self.sink: BinaryIO | None = None
+
+    def write(self, body: bytes) -> None:
+        if self.sink is None:
+            self.sink = sys.stdout.buffer if self.output in (None, STDIN) else open(self.output, "wb")  # noqa: SIM115
+        else:
+            self.sink.write(self.separator)
+        self.sink.write(body)
+        self.sink.flush()
+
+    def close(self) -> None:
+        if self.sink is not None and self.sink is not sys.stdout.buffer:
+            self.sink.close()
 
 
 def _inputs(args: list[str]) -> Iterator[Input]:

@@ -21,6 +21,8 @@ from PIL import Image, ImageOps
 from ocr_core.errors import BadRequestError
 from ocr_core.result import OcrResult
 
+ReadSource = str | os.PathLike | bytes | Image.Image | np.ndarray  # what read() takes
+
 
 @functools.cache
 def _engine() -> Any:
@@ -29,7 +31,7 @@ def _engine() -> Any:
     return OcrEngine()
 
 
-def read(source: str | os.PathLike | bytes | Image.Image | np.ndarray, mode: str = "auto", *,
+def read(source: ReadSource, mode: str = "auto", *,
          engine: str = "crnn", dpi: int | None = None) -> OcrResult:
     """Read the text of an image or PDF. `mode`: printed, handwritten or auto; `dpi`: PDF render resolution."""
     return _engine().read(to_bytes(source), mode=mode, engine=engine, dpi=dpi)

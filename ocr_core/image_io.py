@@ -1,10 +1,11 @@
 """Decode and validate image bytes: the engine's only entry for pixels.
 
 Accepts JPEG, PNG, TIFF (every page), BMP and WebP, and PDF (every page, rendered by `pdf.py`),
-recognized by their content, never by a file name. EXIF orientation is applied; 1-bit, gray, palette, alpha, CMYK and 16-bit images
-all come out as 8-bit RGB. Size, pixel-count (per page and in total) and page limits are
-checked from the headers before any page is decoded (a decompression-bomb guard), and pages
-are decoded one at a time (`iter_pages`). Every failure is an `InvalidImageError` with a clear message.
+recognized by their content, never by a file name. EXIF orientation is applied; 1-bit, gray,
+palette, alpha, CMYK and 16-bit images all come out as 8-bit RGB. Size, pixel-count (per page
+and in total) and page limits are checked from the headers before any page is decoded (a
+decompression-bomb guard), and pages are decoded one at a time (`iter_pages`). Every failure is
+an `InvalidImageError` with a clear message.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from api_spec import BATCH_BODY, FILENAME_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
+from api_spec import BATCH_BODY, FILENAME_PARAM, FORMAT_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -82,17 +82,20 @@ def _single(request: OcrRequest) -> Any:
     return json_response(200, body)
 
 
-@app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image (mode printed, handwritten or auto)",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM]})
+@app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image or PDF (mode printed, handwritten or auto)",
+          responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
+                              (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM, FORMAT_PARAM]})
 @tracer.capture_method
 def ocr() -> Any:
     return _single(parse_request(app.current_event.raw_event, batch=False))
 
 
-@app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"], summary="Read one image with the handwriting model",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM]})
+@app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"],
+          summary="Read one image or PDF with the handwriting model",
+          responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
+                              (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM, FORMAT_PARAM]})
 @tracer.capture_method
 def ocr_handwritten() -> Any:
     request = parse_request(app.current_event.raw_event, batch=False, default_mode="handwritten")

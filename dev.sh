@@ -54,7 +54,7 @@ case "$job" in
   demo)
     setup
     if [ $# -eq 0 ]; then set -- samples/printed-letter.png samples/handwritten-note.png; fi
-    "$VENV/bin/ocr" --mode auto "$@" ;;
+    "$VENV/bin/ocr" --mode auto --verbose "$@" ;;  # text on stdout (form feed between files), a summary per file on stderr
   serve)
     setup
     exec "$VENV/bin/python" -m functions.local_api "$@" ;;

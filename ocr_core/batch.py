@@ -6,8 +6,12 @@ an error JSON at the mirrored key. Bad images (a user's problem) are answered wi
 everything else (S3 errors, throttling, a model failing to load) is raised, so SQS retries it and
 finally parks it in the dead-letter queue.
 
+Formats: the answer is always the JSON result; metadata or a tag `ocr-format` (or `ocr batch
+--format`) = txt, jsonl, tsv, hocr, alto or pdf also writes that rendition beside it
+(`results/a/b.png.hocr`, ...), before the JSON, which stays the record that the upload was answered.
+
 Jobs: an uploaded manifest (`*.ocrjob.json`: `{"keys": [...]}` or `{"prefix": "..."}`, optional
-`"mode"`) fans out one message per image; each item records a small part file, and whoever answers
+`"mode"`, `"format"`) fans out one message per image; each item records a small part file, and whoever answers
 the last item writes the job summary at the manifest's mirrored key.
 """
 
@@ -22,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
-from ocr_core.image_io import MAX_IMAGE_BYTES
+from ocr_core.export import FORMATS, export, get_format
+from ocr_core.image_io import MAX_IMAGE_BYTES, decode_image
 from ocr_core.result_store import (
     FINGERPRINT_KEY,
     STATUS_KEY,
@@ -38,6 +43,7 @@ from ocr_core.result_store import (
 BATCH_SCHEMA_VERSION = "1.0"
 MODES = ("printed", "handwritten", "auto")
 MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
+FORMAT_KEY = "ocr-format"  # object metadata or tag: a rendition written beside the JSON answer
 MANIFEST_SUFFIX = ".ocrjob.json"
 MAX_JOB_ITEMS = 1_000  # the last item reads every part to write the summary: keep that within one invocation
 JOB_ITEM = "ocr_job_item"  # top-level key of a fan-out SQS message body
@@ -59,11 +65,12 @@ class WorkItem:
     ref: SourceRef
     mode: str | None = None  # forced mode (job manifest); else chosen per object
     job: JobRef | None = None
+    format: str | None = None  # forced rendition format (job manifest); else chosen per object
 
     def to_message(self) -> dict[str, Any]:
         job = self.job
         return {JOB_ITEM: {"bucket": self.ref.bucket, "key": self.ref.key, "etag": self.ref.etag, "size": self.ref.size,
-                           "mode": self.mode, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
+                           "mode": self.mode, "format": self.format, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
                                                               "index": job.index, "total": job.total}}}
 
     @classmethod
@@ -71,7 +78,8 @@ class WorkItem:
         d = body[JOB_ITEM]
         job = d.get("job")
         return cls(SourceRef(d["bucket"], d["key"], etag=d.get("etag"), size=d.get("size")), d.get("mode"),
-                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None)
+                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None,
+                   d.get("format"))
 
 
 @dataclass
@@ -99,12 +107,14 @@ class BatchRunner:
     """Answers work items against one store with one engine (create both once per process)."""
 
     def __init__(self, engine: Any, store: Store, enqueue: Callable[[list[WorkItem]], None] | None = None,
-                 default_mode: str = "auto", item_seconds: float | None = None) -> None:
+                 default_mode: str = "auto", item_seconds: float | None = None, default_format: str = "json") -> None:
         self.engine = engine
         self.item_seconds = item_seconds  # reading one image may take this long; over it: a `timeout` answer
         self.store = store
         self.enqueue = enqueue  # None: job items are processed inline (local folder mode)
         self.default_mode = default_mode
+        self.default_format = get_format(default_format).name
+        self._last_tags: tuple[tuple | None, dict[str, str]] = (None, {})
         self._versions: dict[str, str] | None = None
 
     @property
@@ -162,9 +172,20 @@ class BatchRunner:
         deadline = min((d for d in (budget_end, stop_by) if d is not None), default=None)
         try:
             mode, mode_source = self.choose_mode(src, item.mode)
+            fmt = self.choose_format(src, item.format)
             t1 = time.perf_counter()
-            result = self.engine.read(src.data, mode=mode, deadline=deadline)
+            if fmt == "json":
+                result = self.engine.read(src.data, mode=mode, deadline=deadline)
+            else:
+                pages = decode_image(src.data)  # the searchable PDF needs the page images too
+                result = self.engine.read_pages(pages, mode, deadline=deadline)
             timings["ocr"] = (time.perf_counter() - t1) * 1000
+            outputs = {}
+            if fmt != "json":  # written before the JSON answer: once that exists, the upload counts as done
+                out_key = rkey.removesuffix(".json") + FORMATS[fmt].extension
+                self.store.put_bytes(out_key, export(result, fmt, pages=pages, source=ref.key.rsplit("/", 1)[-1]),
+                                     FORMATS[fmt].media_type)
+                outputs[fmt] = self.store.location(out_key)
         except OcrError as err:
             if err.retryable:  # our side (model store...): retry, do not answer
                 raise
@@ -179,6 +200,7 @@ class BatchRunner:
             "status": "ok",
             "source": _source_dict(src.ref, src),
             "mode_requested": mode, "mode_source": mode_source,
+            **({"outputs": outputs} if outputs else {}),
             "model_versions": self.model_versions,
             "batch_timings_ms": {k: round(v, 1) for k, v in timings.items()},
             "processed_at": now_iso(),
@@ -191,13 +213,32 @@ class BatchRunner:
         for value, where in candidates:
             if value:
                 return _valid_mode(value, where), where
-        tag = self.store.source_tags(src.ref).get(MODE_KEY) if src.ref.bucket else None
+        tag = self._tags(src).get(MODE_KEY)
         if tag:
             return _valid_mode(tag, "tag"), "tag"
         first = src.ref.key[len(self.store.input_prefix):].split("/", 1)
         if len(first) == 2 and first[0] in MODES:
             return first[0], "prefix"
         return self.default_mode, "default"
+
+    def _tags(self, src: Source) -> dict[str, str]:
+        """The upload's S3 tags, fetched once per source (mode and format both look at them)."""
+        if not src.ref.bucket:
+            return {}
+        ident = (src.ref.bucket, src.ref.key, src.ref.etag)
+        if self._last_tags[0] != ident:
+            self._last_tags = (ident, self.store.source_tags(src.ref))
+        return self._last_tags[1]
+
+    def choose_format(self, src: Source, forced: str | None = None) -> str:
+        """A rendition beside the JSON answer: the job manifest's, object metadata, tag `ocr-format`, the runner's default."""
+        value = forced or src.metadata.get(FORMAT_KEY) or self._tags(src).get(FORMAT_KEY)
+        if not value:
+            return self.default_format
+        try:
+            return get_format(value).name
+        except BadRequestError:
+            raise BadRequestError(f"{FORMAT_KEY} {value!r} is not one of {', '.join(FORMATS)}", "bad_format") from None
 
     def _error_doc(self, ref: SourceRef, err: OcrError, timings: dict[str, float], t0: float,
                    src: Source | None = None) -> dict[str, Any]:
@@ -247,17 +288,17 @@ class BatchRunner:
             err = OcrError("The manifest was deleted before it could be read.", "source_missing", 404)
             return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
         try:
-            mode, refs = self._manifest_items(src)
+            mode, fmt, refs = self._manifest_items(src)
         except BadRequestError as err:
             return self._write_answer(rkey, head, self._error_doc(src.ref, err, {}, t0, src), ref.key)
         job_id = str(src.ref.etag)
         parts = self._parts_prefix(rkey, job_id)
         started = now_iso()
-        self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode,
+        self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode, "format": fmt,
                                                  "started_at": started, "items": [r.key for r in refs]}, tags=PART_TAGS)
         running = {"batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "running", "job_id": job_id,
                    "total": len(refs), "started_at": started, "source": _source_dict(src.ref, src)}
-        items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs))) for i, r in enumerate(refs)]
+        items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs)), fmt) for i, r in enumerate(refs)]
         if not items:
             self._finish_job(rkey, job_id, 0, force=True)
         elif self.enqueue is not None:
@@ -272,7 +313,7 @@ class BatchRunner:
         return Outcome(ref.key, "job", self.store.location(rkey), answer_status="running",
                        duration_ms=(time.perf_counter() - t0) * 1000, extra={"job_id": job_id, "items": len(items)})
 
-    def _manifest_items(self, src: Source) -> tuple[str | None, list[SourceRef]]:
+    def _manifest_items(self, src: Source) -> tuple[str | None, str | None, list[SourceRef]]:
         try:
             manifest = json.loads(src.data)
             if not isinstance(manifest, dict):
@@ -282,6 +323,9 @@ class BatchRunner:
         mode = manifest.get("mode")
         if mode is not None:
             mode = _valid_mode(str(mode), "manifest")
+        fmt = manifest.get("format")
+        if fmt is not None and fmt not in FORMATS:
+            raise BadRequestError(f"The job manifest's format must be one of {', '.join(FORMATS)}, not {fmt!r}.", "bad_manifest")
         inp = self.store.input_prefix
         if isinstance(manifest.get("keys"), list):
             seen: dict[str, None] = {}
@@ -304,7 +348,7 @@ class BatchRunner:
             raise BadRequestError('A job manifest needs "keys" (a list) or "prefix" (a string).', "bad_manifest")
         if len(refs) > MAX_JOB_ITEMS:
             raise BadRequestError(f"A job may hold at most {MAX_JOB_ITEMS} images; split the manifest.", "job_too_large")
-        return mode, refs
+        return mode, fmt, refs
 
     def _parts_prefix(self, rkey: str, job_id: str) -> str:
         return f"{rkey[:-len('.json')]}.parts/{job_id}/"

@@ -87,23 +87,24 @@ class OcrEngine:
         return versions
 
     # ------------------------------------------------------------------ reading
-    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn", deadline: float | None = None) -> OcrResult:
-        """Read every page of one image, decoding and reading one page at a time.
+    def read(self, data: bytes, mode: str = "auto", engine: str = "crnn", deadline: float | None = None, *,
+             dpi: int | None = None) -> OcrResult:
+        """Read every page of one image or PDF, decoding and reading one page at a time.
 
         `deadline` (a `time.monotonic()` value, e.g. from the Lambda context) is checked before each
-        step: past it, `DeadlineExceeded` (504 `timeout`) instead of being killed mid-way.
+        step: past it, `DeadlineExceeded` (504 `timeout`) instead of being killed mid-way. `dpi`: the
+        resolution PDF pages are rendered at (default OCR_PDF_DPI).
         """
-        if mode not in MODES:
-            raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
-        if engine not in ENGINES:
-            raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {_clip(engine)}", "bad_engine")
+        _check_choices(mode, engine)  # before decoding: a bad parameter is the first thing to report
         t0 = time.perf_counter()
-        pages = iter_pages(data)  # every limit (incl. all pages' pixels together) is checked here
+        pages = iter_pages(data, dpi=dpi)  # every limit (incl. all pages' pixels together) is checked here
         timings = {"decode": (time.perf_counter() - t0) * 1000}
         return self.read_pages(pages, mode, engine, timings, deadline)
 
     def read_pages(self, pages: Iterable[PageImage], mode: str = "auto", engine: str = "crnn",
                    timings: dict[str, float] | None = None, deadline: float | None = None) -> OcrResult:
+        """Decoded pages -> result (also for callers that keep the page images, e.g. for a searchable PDF)."""
+        _check_choices(mode, engine)
         timings = dict(timings or {})
         start, before = time.perf_counter(), timings.get("decode", 0.0)
         if engine == "tesseract":
@@ -243,6 +244,13 @@ def _page_failure(page: int) -> Iterator[None]:
         log.exception("reading page %d failed", page)
         raise InvalidImageError(f"Page {page} could not be processed ({type(exc).__name__}); "
                                 "this image cannot be read.", "unprocessable_image", 422) from exc
+
+
+def _check_choices(mode: str, engine: str) -> None:
+    if mode not in MODES:
+        raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
+    if engine not in ENGINES:
+        raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {_clip(engine)}", "bad_engine")
 
 
 def _clip(value: object, limit: int = 40) -> str:

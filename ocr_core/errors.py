@@ -6,7 +6,7 @@ HTTP status an API should answer, and a sentence that says what was wrong and wh
 
 from __future__ import annotations
 
-ACCEPTED_FORMATS = "JPEG, PNG, TIFF (multi-page too), BMP and WebP"
+ACCEPTED_FORMATS = "JPEG, PNG, TIFF (multi-page too), BMP, WebP and PDF"
 
 
 class OcrError(Exception):

@@ -1,10 +1,11 @@
 """Decode and validate image bytes: the engine's only entry for pixels.
 
-Accepts JPEG, PNG, TIFF (every page), BMP and WebP, recognized by their content, never by a
-file name. EXIF orientation is applied; 1-bit, gray, palette, alpha, CMYK and 16-bit images
-all come out as 8-bit RGB. Size, pixel-count (per page and in total) and page limits are
-checked from the headers before any page is decoded (a decompression-bomb guard), and pages
-are decoded one at a time (`iter_pages`). Every failure is an `InvalidImageError` with a clear message.
+Accepts JPEG, PNG, TIFF (every page), BMP and WebP, and PDF (every page, rendered by `pdf.py`),
+recognized by their content, never by a file name. EXIF orientation is applied; 1-bit, gray,
+palette, alpha, CMYK and 16-bit images all come out as 8-bit RGB. Size, pixel-count (per page
+and in total) and page limits are checked from the headers before any page is decoded (a
+decompression-bomb guard), and pages are decoded one at a time (`iter_pages`). Every failure is
+an `InvalidImageError` with a clear message.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
+from ocr_core import pdf
 from ocr_core.errors import ACCEPTED_FORMATS, InvalidImageError
 
 MAX_IMAGE_BYTES = int(os.environ.get("OCR_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
@@ -54,20 +56,26 @@ def _error(code: str, message: str, status: int) -> InvalidImageError:
 
 
 def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None,
-                 max_pages: int | None = None, max_total_pixels: int | None = None) -> list[PageImage]:
-    """Every page at once (small inputs, tests); the engine uses `iter_pages` to hold one page at a time."""
+                 max_pages: int | None = None, max_total_pixels: int | None = None,
+                 dpi: int | None = None) -> list[PageImage]:
+    """Every page at once (small inputs, tests, exports that need the page images); the engine uses
+    `iter_pages` to hold one page at a time. `dpi`: the resolution PDF pages are rendered at (pdf.py)."""
     return list(iter_pages(data, max_bytes=max_bytes, max_pixels=max_pixels, max_pages=max_pages,
-                           max_total_pixels=max_total_pixels))
+                           max_total_pixels=max_total_pixels, dpi=dpi))
 
 
 def iter_pages(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None,
-               max_pages: int | None = None, max_total_pixels: int | None = None) -> Iterator[PageImage]:
+               max_pages: int | None = None, max_total_pixels: int | None = None,
+               dpi: int | None = None) -> Iterator[PageImage]:
     """Check every limit from the headers of all pages first, then decode the pages one at a time.
 
     So a file that breaks a limit is refused before any pixel is decoded, and a caller that reads
     page by page never holds more than one decoded page. Whatever Pillow raises on a damaged file
     becomes an `InvalidImageError`; only `MemoryError` passes through (not the file's fault).
     """
+    if data and len(data) <= (max_bytes or MAX_IMAGE_BYTES) and pdf.is_pdf(data):
+        return pdf.iter_pdf_pages(data, dpi=dpi, max_pages=max_pages or MAX_PAGES, max_pixels=max_pixels or MAX_IMAGE_PIXELS,
+                                  max_total_pixels=max_total_pixels or MAX_TOTAL_PIXELS)
     img = _open(data, max_bytes or MAX_IMAGE_BYTES, max_pixels or MAX_IMAGE_PIXELS)
     sizes = _page_sizes(img, max_pixels or MAX_IMAGE_PIXELS, max_pages or MAX_PAGES)
     total, total_limit = sum(w * h for w, h in sizes), max_total_pixels or MAX_TOTAL_PIXELS

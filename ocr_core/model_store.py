@@ -30,6 +30,7 @@ from ocr_core.errors import ModelError
 from ocr_core.preprocess import LINE_HEIGHT
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+PACKAGED_MODELS = Path(__file__).resolve().parent / "models"  # where a wheel install carries them (pyproject)
 S3_CACHE = Path(os.environ.get("OCR_MODEL_CACHE", "/tmp/ocr-models"))
 REGISTRY_KINDS = ("printed", "handwritten")  # what the registry serves; other names (lexicon) stay baked
 LATEST = "latest"
@@ -136,12 +137,17 @@ def cache_root() -> Path:
     return Path(os.environ.get("OCR_MODEL_CACHE") or S3_CACHE)
 
 
+def default_model_dir() -> Path:
+    """The shipped models: the repository's models/ in a checkout, ocr_core/models/ in an installed wheel."""
+    return REPO_MODELS if REPO_MODELS.is_dir() or not PACKAGED_MODELS.is_dir() else PACKAGED_MODELS
+
+
 class ModelStore:
     """Resolves model names under a flat root, or through the registry with the flat root as fallback."""
 
     def __init__(self, root: str | Path | None = None, *, model_uri: str | None = None,
                  versions: dict[str, str] | None = None) -> None:
-        self.root = str(root or os.environ.get("OCR_MODEL_DIR") or REPO_MODELS)
+        self.root = str(root or os.environ.get("OCR_MODEL_DIR") or default_model_dir())
         # the registry is opt-in: an explicit argument, or MODEL_URI when no flat root was passed
         self.model_uri = model_uri if model_uri is not None else (None if root else os.environ.get("MODEL_URI") or None)
         self.versions = dict(versions or {})
@@ -165,7 +171,9 @@ class ModelStore:
     def manifest(self, name: str) -> dict[str, Any]:
         path = self.local_dir(name) / "manifest.json"
         if not path.exists():
-            raise ModelError(f"model '{name}' not found: {path} does not exist (run `python -m training.train --kind {name}`)")
+            raise ModelError(f"model '{name}' not found: {path} does not exist. Point OCR_MODEL_DIR at a folder holding "
+                             f"{name}/manifest.json (the repository's models/), or train one: "
+                             f"`python -m training.train --kind {name}`")
         return json.loads(path.read_text(encoding="utf-8"))
 
     def load(self, name: str) -> LoadedModel:

@@ -1,7 +1,8 @@
 """The engine's result: document -> pages -> lines -> words, each with text, confidence, box.
 
 Boxes are polygons `[[x, y], ...]` (TL, TR, BR, BL) in pixels of the original image, after
-EXIF orientation. `to_dict()` is the JSON the API and batch job return (see docs/result.md).
+EXIF orientation. `to_dict()` is the JSON the API and batch job return (README "Result");
+`ocr_core.export` turns the same result into text, hOCR, ALTO, TSV, JSONL or a searchable PDF.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"  # 2.0: each line once, in `lines` (with its `page`); `pages` holds page metadata and text
 
 
 def _poly(box: np.ndarray) -> list[list[float]]:
@@ -53,8 +54,9 @@ class Page:
         return "\n".join(line.text for line in self.lines if line.text)
 
     def to_dict(self) -> dict[str, Any]:
+        """Page metadata and text; its lines are in the result's top-level `lines` (with `page`)."""
         return {"page": self.page, "width": self.width, "height": self.height, "text": self.text,
-                "lines": [ln.to_dict() for ln in self.lines]}
+                "line_count": len(self.lines)}
 
 
 @dataclass

@@ -86,6 +86,7 @@ class Store(Protocol):
     def put_json(self, key: str, doc: dict[str, Any], *, if_match: str | None = None,
                  if_absent: bool = False, tags: dict[str, str] | None = None) -> bool: ...
     def list_keys(self, prefix: str) -> list[str]: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
 
 
 def doc_meta(doc: dict[str, Any]) -> dict[str, str]:
@@ -226,6 +227,12 @@ class S3Store:
             raise
         return True
 
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """A rendition beside the JSON answer (hOCR, ALTO, PDF...): a plain PutObject, overwritten on a redo."""
+        if key.startswith(self.input_prefix) and self.results_bucket == self.input_bucket:
+            raise ValueError(f"refusing to write {key!r} under the input prefix")
+        self.s3.put_object(Bucket=self.results_bucket, Key=key, Body=data, ContentType=content_type)
+
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.results_bucket, Prefix=prefix):
@@ -320,6 +327,18 @@ class LocalStore:
             return None
         except json.JSONDecodeError:
             return None  # not ours (or hand-edited): it gets replaced
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._inside(self.out_dir, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def put_json(self, key: str, doc: dict[str, Any], *, if_match: str | None = None,
                  if_absent: bool = False, tags: dict[str, str] | None = None) -> bool:

@@ -57,7 +57,7 @@ def all_events() -> dict[str, dict[str, Any]]:
         "api-ocr-handwritten-multipart": event("POST", "/api/ocr/handwritten", "POST /api/ocr/handwritten",
                                                *multipart([("image", "handwritten-note.png", note)], {})),
         "api-ocr-batch-multipart": event("POST", "/api/ocr/batch", "POST /api/ocr/batch", *multipart(
-            [("images", "handwritten-word.png", word), ("images", "not-an-image.png", b"%PDF-1.4 this is no image"),
+            [("images", "handwritten-word.png", word), ("images", "not-an-image.png", b"plain text, this is no image"),
              ("images", "printed-letter.png", letter)], {"mode": "auto"})),
         "api-uploads": event("POST", "/api/uploads", "POST /api/uploads", json_hdr,
                              json.dumps({"filename": "big-scan.png", "content_type": "image/png"}).encode()),

@@ -20,6 +20,13 @@ from typing import Any
 import pytest
 import requests
 
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"  # small images the suite ships (tests/data/README.md)
+# ../shared/dev-eval: real scans for measuring, beside a dev or CI checkout only, never in a user's clone.
+DEV_EVAL = REPO.parent / "shared" / "dev-eval"
+needs_dev_eval = pytest.mark.skipif(
+    not DEV_EVAL.is_dir(), reason=f"{DEV_EVAL} is absent (dev and CI data beside the checkout, not part of a clone)")
+
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pypdfium2 as pdfium
 import pytest
 import requests
-from conftest import assert_documented
+from conftest import TEST_DATA, assert_documented
 
 from benchmarks import poison
 from functions.local_api import LocalApi, route_for
@@ -159,6 +160,46 @@ def test_body_formats_agree(api: Any) -> None:
     assert len(set(texts)) == 1 and cer("Tuesday", texts[0]) < 0.3, texts
 
 
+def test_multipage_pdf_in_every_answer_format(api: Any) -> None:
+    """A two-page PDF: JSON by default, and the format parameter (query, form field, JSON key) for the others."""
+    from lxml import etree
+
+    data = (TEST_DATA / "two-pages.pdf").read_bytes()
+    truth = [t.strip() for t in (TEST_DATA / "two-pages.txt").read_text().split("\f")]
+    body = post(api, "/api/ocr", files={"image": ("report.pdf", data)}, data={"mode": "printed"}).json()
+    assert body["page_count"] == 2 and body["filename"] == "report.pdf"
+    assert all(cer(t, p["text"]) < 0.05 for t, p in zip(truth, body["pages"])), body["pages"]
+
+    txt = post(api, "/api/ocr?mode=printed&format=txt", data=data, headers={"Content-Type": "application/pdf"})
+    assert txt.status_code == 200 and txt.headers["Content-Type"].startswith("text/plain")
+    assert [" ".join(t.split()) for t in txt.text.split("\f")] == [p["text"] for p in body["pages"]]
+
+    hocr = post(api, "/api/ocr", files={"image": ("report.pdf", data)}, data={"mode": "printed", "format": "hocr"})
+    assert hocr.headers["Content-Type"].startswith("application/xhtml+xml")
+    assert len(etree.fromstring(hocr.content).findall(".//{http://www.w3.org/1999/xhtml}div[@class='ocr_page']")) == 2
+
+    alto = post(api, "/api/ocr", json={"image": base64.b64encode(data).decode(), "mode": "printed", "format": "alto"})
+    schema = etree.XMLSchema(etree.parse(str(TEST_DATA / "alto" / "alto-4-subset.xsd")))
+    assert alto.headers["Content-Type"].startswith("application/xml") and schema.validate(etree.fromstring(alto.content))
+
+    pdf = post(api, "/api/ocr?mode=printed&format=pdf", data=data, headers={"Content-Type": "application/pdf"})
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    doc = pdfium.PdfDocument(pdf.content)
+    assert [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))] == \
+        [p["text"] for p in body["pages"]]
+
+
+def test_pdf_upload_then_ocr_by_key(api: Any) -> None:
+    up = post(api, "/api/uploads", json={"filename": "report.pdf", "content_type": "application/pdf"})
+    assert up.status_code == 201, up.text
+    ticket = up.json()
+    form = requests.post(ticket["upload_url"], data=ticket["fields"], timeout=30,
+                         files={"file": ("report.pdf", (TEST_DATA / "two-pages.pdf").read_bytes())})
+    assert form.status_code in (200, 201, 204), form.text
+    body = post(api, "/api/ocr", json={"s3_key": ticket["s3_key"], "mode": "printed", "format": "jsonl"})
+    assert body.status_code == 200 and [json.loads(r)["page"] for r in body.text.splitlines()] == [1, 2]
+
+
 def test_upload_then_ocr_by_key(api: Any) -> None:
     up = post(api, "/api/uploads", json={"filename": "my scan (1).png", "content_type": "image/png"})
     assert up.status_code == 201, up.text
@@ -197,7 +238,11 @@ BAD_REQUESTS = [
     ("wrong field", "POST", "/api/ocr", {"files": {"file": ("n.png", (SAMPLES / "handwritten-word.png").read_bytes())}}, 400, "missing_image"),
     ("bad mode", "POST", "/api/ocr", {"files": {"image": ("n.png", b"x")}, "data": {"mode": "cursive"}}, 422, "bad_mode"),
     ("empty body", "POST", "/api/ocr", {"headers": {"Content-Type": "image/png"}}, 400, "empty_body"),
-    ("non-image", "POST", "/api/ocr", {"files": {"image": ("doc.png", b"%PDF-1.7 not an image")}}, 415, "unsupported_format"),
+    ("non-image", "POST", "/api/ocr", {"files": {"image": ("doc.png", b"just some text, not an image")}}, 415, "unsupported_format"),
+    ("broken pdf", "POST", "/api/ocr", {"files": {"image": ("doc.pdf", b"%PDF-1.7 not really a pdf")}}, 422, "corrupt_pdf"),
+    ("bad format", "POST", "/api/ocr?format=docx", {"files": {"image": ("n.png", b"x")}}, 422, "bad_format"),
+    ("batch other than json", "POST", "/api/ocr/batch", {"files": {"images": ("n.png", b"x")}, "data": {"format": "txt"}},
+     422, "bad_format"),
     ("truncated image", "POST", "/api/ocr", {"data": (SAMPLES / "handwritten-word.png").read_bytes()[:300],
                                             "headers": {"Content-Type": "image/png"}}, 422, "corrupt_image"),
     ("bad base64", "POST", "/api/ocr", {"json": {"image": "not base64!!"}}, 400, "bad_base64"),

@@ -24,9 +24,11 @@ from urllib.parse import unquote_plus
 
 import boto3
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from conftest import TEST_DATA
 from PIL import Image
 
 from benchmarks import poison
@@ -40,6 +42,8 @@ LETTER = (SAMPLES / "printed-letter.png").read_bytes()
 LETTER_TXT = (SAMPLES / "printed-letter.txt").read_text()
 NOTE = (SAMPLES / "handwritten-note.png").read_bytes()
 NOTE_TXT = (SAMPLES / "handwritten-note.txt").read_text()
+PDF = (TEST_DATA / "two-pages.pdf").read_bytes()
+PDF_TXT = (TEST_DATA / "two-pages.txt").read_text().replace("\n\f", "\n\n")  # result text: pages split by a blank line
 PRINTED_CER, HANDWRITTEN_CER = 0.05, 0.30  # measured 0.017 and 0.164; printed mode on the note: 0.61
 IN, OUT = "ocr-in", "ocr-out"
 CONTEXT = SimpleNamespace(function_name="ocr-batch", memory_limit_in_mb=3008, aws_request_id="test-request",
@@ -170,6 +174,9 @@ def uploads() -> list[tuple[str, bytes, dict[str, Any], tuple]]:
         ("incoming/handwritten/printed-by-metadata.png", NOTE, {"Metadata": {"ocr-mode": "printed"}},
          ("ok", NOTE_TXT, 1.0, "printed")),
         ("incoming/scans/two pages.tif", two_page_tiff(), {}, ("ok", LETTER_TXT + "\n\n" + NOTE_TXT, 0.12, "mixed")),
+        ("incoming/printed/report.pdf", PDF, {"Metadata": {"ocr-format": "alto"}}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/printed/tagged.pdf", PDF, {"Tagging": "ocr-format=hocr"}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/bad/bad format.png", LETTER, {"Metadata": {"ocr-format": "docx"}}, ("error", "bad_format")),
         ("incoming/bad/truncated.png", LETTER[: len(LETTER) // 3], {}, ("error", "corrupt_image")),
         ("incoming/bad/random.jpg", np.random.default_rng(1).bytes(5000), {}, ("error", "unsupported_format")),
         ("incoming/bad/empty.png", b"", {}, ("error", "empty_input")),
@@ -213,7 +220,8 @@ def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespac
     assert receive(st) == []  # everything deleted, and writing results triggered nothing
 
     results = versions(st)
-    assert set(results) == {mirror_key(k, "incoming/", "results/") for k, *_ in cases}
+    renditions = {"results/printed/report.pdf.alto.xml", "results/printed/tagged.pdf.hocr"}
+    assert set(results) == {mirror_key(k, "incoming/", "results/") for k, *_ in cases} | renditions
     for key, data, _, expected in cases:
         doc = result(st, key)
         assert doc["source"]["bucket"] == IN and doc["source"]["key"] == key, key
@@ -232,6 +240,11 @@ def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespac
     assert result(st, "incoming/notes/by-tag.png")["mode_source"] == "tag"
     assert result(st, "incoming/handwritten/note.png")["mode_source"] == "prefix"
     assert result(st, "incoming/letters/letter.png")["mode_source"] == "default"
+    report = result(st, "incoming/printed/report.pdf")  # a multi-page PDF, and its ALTO beside the JSON
+    assert report["page_count"] == 2 and report["outputs"] == {"alto": f"s3://{OUT}/results/printed/report.pdf.alto.xml"}
+    alto = st.s3.get_object(Bucket=OUT, Key="results/printed/report.pdf.alto.xml")
+    assert alto["ContentType"].startswith("application/xml") and b"<TextLine" in alto["Body"].read()
+    assert result(st, "incoming/printed/tagged.pdf")["outputs"] == {"hocr": f"s3://{OUT}/results/printed/tagged.pdf.hocr"}
     tiff = result(st, "incoming/scans/two pages.tif")
     assert tiff["page_count"] == 2 and cer(LETTER_TXT, tiff["pages"][0]["text"]) < PRINTED_CER
     tags = st.s3.get_object_tagging(Bucket=OUT, Key="results/bad/empty.png.json")["TagSet"]
@@ -338,6 +351,7 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     st = stack
     scans = {"incoming/scans/a.png": LETTER, "incoming/scans/b b.png": LETTER,
              "incoming/scans/c+.png": NOTE, "incoming/scans/broken.png": b"\x89PNG\r\n\x1a\n broken"}
+    scans["incoming/reports/two.pdf"] = PDF  # only the format job below asks for it
     for key, data in scans.items():  # already there before the notification exists: only a job reaches them
         st.s3.put_object(Bucket=IN, Key=key, Body=data)
     notify(st)
@@ -345,7 +359,9 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     st.s3.put_object(Bucket=IN, Key="incoming/jobs/two keys.ocrjob.json",
                      Body=json.dumps({"keys": ["scans/a.png", "incoming/scans/missing.png"], "mode": "printed"}))
     st.s3.put_object(Bucket=IN, Key="incoming/jobs/bad.ocrjob.json", Body=b"[not json")
-    assert drain(app, st) == 1 + 3 + 4 + 2  # test event, 3 manifests, then the fanned-out items
+    st.s3.put_object(Bucket=IN, Key="incoming/jobs/tsv.ocrjob.json",
+                     Body=json.dumps({"keys": ["reports/two.pdf"], "mode": "printed", "format": "tsv"}))
+    assert drain(app, st) == 1 + 4 + 4 + 2 + 1  # test event, 4 manifests, then the fanned-out items
 
     summary = result(st, "incoming/jobs/march.ocrjob.json")
     assert summary["status"] == "done" and summary["total"] == 4, summary
@@ -360,6 +376,10 @@ def test_job_manifest_fans_out_and_writes_a_summary(app: Any, stack: SimpleNames
     assert drain(app, st) == 1
     assert cer(LETTER_TXT, result(st, "incoming/scans/missing.png")["text"]) < PRINTED_CER
     assert result(st, "incoming/jobs/bad.ocrjob.json")["error"] == "bad_manifest"
+    assert result(st, "incoming/jobs/tsv.ocrjob.json")["counts"] == {"ok": 1}
+    tsv = st.s3.get_object(Bucket=OUT, Key="results/reports/two.pdf.tsv")["Body"].read().decode()
+    assert result(st, "incoming/reports/two.pdf")["outputs"] == {"tsv": f"s3://{OUT}/results/reports/two.pdf.tsv"}
+    assert {row.split("\t")[1] for row in tsv.splitlines()[1:]} == {"1", "2"}  # rows of both pages
 
 
 def test_handler_under_the_lambda_runtime_interface_emulator(stack: SimpleNamespace, tmp_path: Path) -> None:
@@ -431,11 +451,17 @@ def test_local_folder_mode(tmp_path: Path, app: Any, monkeypatch: pytest.MonkeyP
     (src / "handwritten" / "note.png").write_bytes(NOTE)
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     (src / "poison.tif").write_bytes(poison.tiff_second_page_without_size())  # aborted every run before
+    (src / "report.pdf").write_bytes((TEST_DATA / "two-pages.pdf").read_bytes())
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     run = subprocess.run(["ocr", "batch", str(src), "--out", str(out)], capture_output=True, text=True,
                          timeout=300, env=env, cwd=tmp_path)
-    assert run.returncode == 1, run.stderr  # one file got an error answer
-    assert "100%" in run.stderr and "4/4" in run.stderr  # the progress bar ran to the end
+    assert run.returncode == 1, run.stderr  # two files got an error answer
+    assert "5 files" in run.stderr and "ok 3" in run.stderr and "error 2" in run.stderr, run.stderr
+    assert "100%" not in run.stderr  # stderr is not a terminal: no progress bar frames in logs
+    report = json.loads((out / "report.pdf.json").read_text())  # a multi-page PDF, page by page
+    pdf_truth = (TEST_DATA / "two-pages.txt").read_text().split("\f")
+    assert report["page_count"] == 2 and [ln["page"] for ln in report["lines"]] == [1, 2]
+    assert all(cer(t.strip(), p["text"]) < PRINTED_CER for t, p in zip(pdf_truth, report["pages"])), report["pages"]
     letter = json.loads((out / "a b" / "été+1.png.json").read_text())
     note = json.loads((out / "handwritten" / "note.png.json").read_text())
     broken = json.loads((out / "broken.jpg.json").read_text())
@@ -457,6 +483,15 @@ def test_local_folder_mode(tmp_path: Path, app: Any, monkeypatch: pytest.MonkeyP
     (src / "poison.tif").unlink()
     assert cli.main(["batch", str(src), "--out", str(out), "--quiet"]) == 0
     assert cer(LETTER_TXT, json.loads((out / "broken.jpg.json").read_text())["text"]) < PRINTED_CER
+
+    # --format writes a rendition beside each new JSON answer (here: the searchable PDF of a new upload)
+    (src / "again.pdf").write_bytes((TEST_DATA / "two-pages.pdf").read_bytes())
+    assert cli.main(["batch", str(src), "--out", str(out), "--quiet", "--format", "pdf"]) == 0
+    again = json.loads((out / "again.pdf.json").read_text())
+    assert again["outputs"] == {"pdf": str(out / "again.pdf.pdf")} and again["page_count"] == 2
+    searchable = pdfium.PdfDocument((out / "again.pdf.pdf").read_bytes())
+    assert [" ".join(searchable[i].get_textpage().get_text_range().split()) for i in range(2)] == \
+        [p["text"] for p in again["pages"]]
 
     # A job manifest cannot reach outside the input folder (a synced scanner folder is untrusted).
     (tmp_path / "secret").mkdir()

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DEV_EVAL, REPO, TEST_DATA, needs_dev_eval
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core.engine import OcrEngine
 from ocr_core.errors import InvalidImageError, OcrError
 from ocr_core.metrics import cer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "dev-eval"
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = REPO / "samples"
 PARAGRAPH = [
     "Invoices are due within 30 days of receipt.",
     "Late payments incur a fee of 2.5% per month.",
@@ -77,11 +76,18 @@ def test_result_structure_is_json_with_boxes_inside_the_image(engine: OcrEngine)
     assert ys == sorted(ys)  # reading order
 
 
+@needs_dev_eval
 @pytest.mark.parametrize("name,limit", [("phototest", 0.06), ("eurotext", 0.10)])
 def test_real_printed_scans(engine: OcrEngine, name: str, limit: float) -> None:
-    truth = (SHARED / "printed" / f"{name}.txt").read_text(encoding="utf-8")
-    result = engine.read((SHARED / "printed" / f"{name}.tif").read_bytes(), mode="printed")
+    truth = (DEV_EVAL / "printed" / f"{name}.txt").read_text(encoding="utf-8")
+    result = engine.read((DEV_EVAL / "printed" / f"{name}.tif").read_bytes(), mode="printed")
     assert cer(truth, result.text) < limit, result.text
+
+
+def test_shipped_printed_scan(engine: OcrEngine) -> None:
+    truth = (TEST_DATA / "printed-scan.txt").read_text(encoding="utf-8")
+    result = engine.read((TEST_DATA / "printed-scan.tif").read_bytes(), mode="printed")
+    assert cer(truth, result.text) < 0.05, result.text
 
 
 def test_handwriting_font_line(engine: OcrEngine) -> None:
@@ -93,10 +99,10 @@ def test_handwriting_font_line(engine: OcrEngine) -> None:
 
 
 def test_auto_mode_reports_its_decision(engine: OcrEngine) -> None:
-    printed = engine.read((SHARED / "printed" / "phototest.tif").read_bytes(), mode="auto")
+    printed = engine.read((TEST_DATA / "printed-scan.tif").read_bytes(), mode="auto")
     assert printed.mode == "auto" and printed.mode_used in ("printed", "mixed")
     assert sum(ln.mode == "printed" for ln in printed.pages[0].lines) > len(printed.pages[0].lines) / 2
-    hand = engine.read((SHARED / "handwritten" / "hw000.png").read_bytes(), mode="auto")
+    hand = engine.read((TEST_DATA / "handwritten-line.png").read_bytes(), mode="auto")
     assert hand.mode_used in ("handwritten", "printed", "mixed")
     assert {ln.mode for ln in hand.pages[0].lines} <= {"printed", "handwritten"}
 
@@ -122,7 +128,7 @@ def test_multipage_tiff_gives_one_result_per_page(engine: OcrEngine) -> None:
 
 @pytest.mark.parametrize("data,code", [
     (b"", "empty_input"),
-    (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "unsupported_format"),
+    (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "corrupt_pdf"),
     (b"just some text, not an image\n", "unsupported_format"),
 ])
 def test_bad_inputs_give_typed_errors(engine: OcrEngine, data: bytes, code: str) -> None:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DEV_EVAL, TEST_DATA, needs_dev_eval
 from PIL import Image
 
 from ocr_core.errors import InvalidImageError
 from ocr_core.image_io import decode_image
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "dev-eval"
 
 
 def sample_rgb() -> Image.Image:
@@ -74,10 +72,18 @@ def test_16_bit_grayscale_is_rescaled_not_clipped() -> None:
     assert page.gray()[0, 0] < 20 and page.gray()[20, 20] > 230
 
 
+@needs_dev_eval
 @pytest.mark.parametrize("name,size", [("phototest", (640, 480)), ("eurotext", (1024, 800))])
 def test_real_scans(name: str, size: tuple[int, int]) -> None:
-    page = decode_image((SHARED / "printed" / f"{name}.tif").read_bytes())[0]
+    page = decode_image((DEV_EVAL / "printed" / f"{name}.tif").read_bytes())[0]
     assert (page.width, page.height) == size
+
+
+def test_shipped_lzw_tiff_scan() -> None:
+    data = (TEST_DATA / "printed-scan.tif").read_bytes()
+    page = decode_image(data)[0]
+    assert (page.width, page.height) == Image.open(io.BytesIO(data)).size
+    assert page.gray().min() < 80 and np.median(page.gray()) > 180  # dark ink on light paper
 
 
 def test_scikit_image_photographed_page() -> None:
@@ -101,7 +107,7 @@ def png_header_claiming(width: int, height: int) -> bytes:
     (encode(sample_rgb(), "JPEG")[:300], "corrupt_image"),
     (encode(Image.new("RGB", (1, 1)), "PNG"), "image_too_small"),
     (png_header_claiming(100_000, 100_000), "too_many_pixels"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "unsupported_format"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "corrupt_pdf"),  # a PDF now: pdf.py
     (b"Dear diary, this is a text file renamed to .png\n", "unsupported_format"),
     (encode(sample_rgb(), "GIF"), "unsupported_format"),
 ])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,46 @@ def test_alarms_and_dashboard_in_the_deployed_template() -> None:
     body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
     assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)
+
+
+def test_wheel_carries_models_metadata_and_a_working_ocr(tmp_path: Path) -> None:
+    """`pip install` of the project gives the models (package data), the licence, extras and a working `ocr`."""
+    import zipfile
+
+    src = tmp_path / "src"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".venv*", ".git", "build", "*.egg-info", "__pycache__",
+                                                             "runs", "tests", "benchmarks/reports", "events"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stderr[-3000:]
+    wheel = next((tmp_path / "dist").glob("ocr_service-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        zf.extractall(tmp_path / "site")
+    for kind in ("printed", "handwritten"):
+        assert {f"ocr_core/models/{kind}/model.keras", f"ocr_core/models/{kind}/manifest.json"} <= names
+    assert "ocr_core/models/lexicon/en.txt" in names
+    for package in ("ocr_core", "training", "functions"):  # pyproject lists packages explicitly: none forgotten
+        missing = [p.relative_to(REPO).as_posix() for p in (REPO / package).rglob("*.py")
+                   if p.relative_to(REPO).as_posix() not in names]
+        assert not missing, missing
+    assert any(n.endswith("licenses/LICENSE") for n in names) and any(n.endswith("licenses/NOTICE") for n in names)
+    assert "Requires-Python: <3.14,>=3.11" in meta or "Requires-Python: >=3.11,<3.14" in meta
+    assert "License-Expression: Apache-2.0" in meta
+    assert {"serve", "train", "dev"} <= set(re.findall(r"^Provides-Extra: (\S+)", meta, re.M))
+    assert re.search(r"^Requires-Dist: pypdfium2", meta, re.M) and re.search(r"^Requires-Dist: keras", meta, re.M)
+
+    # installed elsewhere (no repository models/ beside it): the packaged models are found and read
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    env.pop("OCR_MODEL_DIR", None)
+    code = ("import ocr_core, ocr_core.model_store as m; s = m.ModelStore(); "
+            "print(ocr_core.__file__); print(s.root); print(s.manifest('printed')['version'])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    where, root, version = run.stdout.split()
+    assert where.startswith(str(tmp_path / "site")) and root == str(tmp_path / "site" / "ocr_core" / "models")
+    assert version == json.loads((REPO / "models" / "printed" / "manifest.json").read_text())["version"]
+    run = subprocess.run([sys.executable, "-m", "ocr_core", "--version"], capture_output=True, text=True, timeout=300,
+                         env=env, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == f"ocr (ocr_core) {ocr_core.__version__}"

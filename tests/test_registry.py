@@ -74,7 +74,14 @@ def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsy
     assert manifest["code_version"] and manifest["history"] and manifest["input_shape"][0] == 32
     test = manifest["metrics"]["test"]
     assert 0 <= test["cer"] and test["eval_set"]["lines"] > 0 and test["eval_set"]["id"]
-    assert _latest(s3) == "tiny-1"  # the first version passes the gate: nothing to beat
+    # the first version is gated against the baked model (what the functions serve until then): refused
+    assert "latest.json" not in {k.rsplit("/", 1)[-1] for k in keys}
+    reports = [k for k in keys if k.startswith("models/handwritten/tiny-1/reports/promotion-")]
+    decision = json.loads(s3.get_object(Bucket=BUCKET, Key=reports[0])["Body"].read())
+    assert not decision["promoted"] and decision["baseline"].startswith("baked@"), decision
+    assert decision["cer"]["tiny-1"] > decision["cer"][decision["baseline"]]
+    assert registry.main(["promote", "--root", ROOT, "--kind", "handwritten", "--version", "tiny-1", "--force"]) == 0
+    assert _latest(s3) == "tiny-1"
 
     # a service (MODEL_URI) resolves latest from S3 at cold start and reads an image with it
     store = ModelStore(model_uri=ROOT)
@@ -114,7 +121,7 @@ def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsy
 def test_corrupt_upload_is_refused_and_the_baked_model_is_served(s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     registry.publish(_baked_copy(tmp_path, "ok-1"), ROOT)
     registry.publish(_baked_copy(tmp_path, "bad-2"), ROOT)
-    registry.promote(ROOT, "handwritten", "ok-1")
+    assert registry.promote(ROOT, "handwritten", "ok-1", eval_samples=8)["promoted"]  # as good as the baked model
     registry.promote(ROOT, "handwritten", "bad-2", force=True)
     key = "models/handwritten/bad-2/model.keras"
     data = bytearray(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())

@@ -7,15 +7,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import DEV_EVAL as DEV
+from conftest import TEST_DATA
+from conftest import needs_dev_eval as needs_dev
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core.segment import LineRegion, segment_lines
 
-DEV = Path("/work/shared/dev-eval")
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 WORDS = "the quick brown fox jumps over a lazy dog while judges vex pygmy quartz sphinx of black jackdaws".split()
-needs_dev = pytest.mark.skipif(not DEV.exists(), reason="dev-eval data not available")
 
 
 def _text(n: int, chars: int, seed: int = 0) -> list[str]:
@@ -73,6 +74,15 @@ def test_printed_scans_line_count(name: str) -> None:
     _check_regions(regions, gray)
     tops = [r.box[:, 1].mean() for r in regions]
     assert tops == sorted(tops)
+
+
+@pytest.mark.parametrize("name,suffix", [("printed-scan", "tif"), ("handwritten-line", "png")])
+def test_shipped_scans_line_count(name: str, suffix: str) -> None:
+    gray = np.asarray(Image.open(TEST_DATA / f"{name}.{suffix}").convert("L"))
+    truth = [t for t in (TEST_DATA / f"{name}.txt").read_text().splitlines() if t.strip()]
+    regions = segment_lines(gray)
+    assert len(regions) == len(truth)
+    _check_regions(regions, gray)
 
 
 def _one_full_width_line(path: Path) -> bool:

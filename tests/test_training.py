@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from ocr_core.alphabet import ALPHABET
 from ocr_core.engine import OcrEngine
-from ocr_core.model_store import ModelStore
+from ocr_core.model_store import REPO_MODELS, ModelStore
 from training import iam, synth
-from training.train import TrainConfig, train
+from training.train import TrainConfig, _paths, parse_args, train
 
 
 def test_synthetic_samples_are_readable_lines_with_their_text() -> None:
@@ -66,3 +69,24 @@ def test_iam_layout_is_read_and_split_by_writer_group(tmp_path: Path) -> None:
     batch = next(train_batches)
     assert batch.images.shape[1:] == (32, batch.images.shape[2], 1) and len(batch.texts) == 4
     assert info["train_items"] + info["val_items"] <= 21 and val_batches
+
+
+def test_default_output_is_a_run_folder_and_a_model_folder_is_not_overwritten(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's first training command used to overwrite the shipped models/handwritten."""
+    monkeypatch.chdir(tmp_path)
+    cfg = TrainConfig(kind="handwritten")
+    out, registry_root = _paths(cfg)
+    assert registry_root == "" and out == Path("runs") / "handwritten" / cfg.version
+    assert re.fullmatch(r"\d{4}\.\d\d\.\d\d-\d{4}", cfg.version)
+
+    shipped = tmp_path / "models" / "handwritten"
+    shutil.copytree(REPO_MODELS / "handwritten", shipped)
+    before = (shipped / "model.keras").read_bytes()
+    tiny = {"epochs": 1, "steps_per_epoch": 1, "batch_size": 2, "val_samples": 2, "workers": 0, "test_samples": 2}
+    with pytest.raises(SystemExit, match="--overwrite"):
+        train(TrainConfig(kind="handwritten", out=str(shipped), **tiny))
+    assert (shipped / "model.keras").read_bytes() == before and not list(shipped.parent.glob(".*-checkpoints"))
+    assert parse_args(["--out", str(shipped), "--overwrite"]).overwrite
+    assert _paths(TrainConfig(kind="handwritten", out=str(shipped), overwrite=True))[0] == shipped
+

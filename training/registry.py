@@ -10,7 +10,9 @@ immutable once its manifest is written (the manifest is uploaded last, so a half
 has none and is never served). `<root>/<kind>/latest.json` names the served version; it is
 rewritten with one PutObject, so readers see the old or the new pointer, never a mix. Promotion is
 a gate: the candidate must have a lower CER than the current model on the same evaluation set
-(measured again when their recorded test sets differ), unless forced. Old versions stay, and
+(measured again when their recorded test sets differ), unless forced. The first promotion of a
+kind is gated too: against the model baked into the functions (their fallback, `models/<kind>/`),
+which the candidate must at least match. Old versions stay, and
 `latest.json` keeps the stack of promoted versions that `rollback` pops.
 """
 
@@ -25,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ocr_core.model_store import check_manifest
+from ocr_core.model_store import check_manifest, default_model_dir
 from training import storage
 
 LATEST_FILE = "latest.json"
@@ -110,12 +112,23 @@ def _test_cer(manifest: dict[str, Any], eval_id: str) -> float | None:
     return float(test["cer"]) if test.get("eval_set", {}).get("id") == eval_id and "cer" in test else None
 
 
-def gate(root: str, kind: str, candidate: str, current: str, *, eval_data: str | None = None,
-         eval_samples: int | None = None, batch_size: int = 32) -> dict[str, Any]:
-    """Test CER of candidate and current on one evaluation set (the candidate's test set by default)."""
+def gate(root: str, kind: str, candidate: str, current: str | None, *, eval_data: str | None = None,
+         eval_samples: int | None = None, batch_size: int = 32, baked: Path | None = None) -> dict[str, Any]:
+    """Test CER of candidate and current on one evaluation set (the candidate's test set by default).
+
+    With `baked` (a local model folder) instead of `current`, that model is the baseline, labelled
+    `baked@<version>` in the answer's `cer` and `baseline`."""
     from training.evaluation import evaluate_file, test_set
 
-    cand_m, cur_m = read_manifest(root, kind, candidate), read_manifest(root, kind, current)
+    cand_m = read_manifest(root, kind, candidate)
+    if baked is not None:
+        if not (baked / "manifest.json").exists():
+            raise RegistryError(f"no baked {kind} model at {baked} to gate the first version against (use --force)")
+        cur_m = json.loads((baked / "manifest.json").read_text(encoding="utf-8"))
+        current = f"baked@{cur_m.get('version')}"
+    else:
+        assert current is not None
+        cur_m = read_manifest(root, kind, current)
     recorded = cand_m.get("metrics", {}).get("test", {}).get("eval_set", {})
     data = eval_data or recorded.get("source") or cand_m.get("data", {}).get("source") or "synthetic"
     samples = eval_samples if eval_samples is not None else int(recorded.get("samples") or 0)
@@ -128,15 +141,23 @@ def gate(root: str, kind: str, candidate: str, current: str, *, eval_data: str |
         for version, manifest in ((candidate, cand_m), (current, cur_m)):
             cer = _test_cer(manifest, info["id"])
             if cer is None:  # not measured on this exact set: measure now
-                cer = evaluate_file(_model_file(root, kind, version, manifest, Path(tmp)), batches)["cer"]
+                if baked is not None and version == current:
+                    path = baked / manifest.get("file", "model.keras")
+                    check_manifest(manifest, path)
+                else:
+                    path = _model_file(root, kind, version, manifest, Path(tmp))
+                cer = evaluate_file(path, batches)["cer"]
                 measured.append(version)
             scores[version] = cer
-    return {"eval_set": info, "cer": scores, "measured_now": measured}
+    return {"eval_set": info, "cer": scores, "measured_now": measured, "baseline": current}
 
 
 def promote(root: str, kind: str, version: str, *, force: bool = False, eval_data: str | None = None,
-            eval_samples: int | None = None, min_improvement: float = 0.0, batch_size: int = 32) -> dict[str, Any]:
-    """Move `latest` to `version` if it beats the current model (or `force`); returns the decision."""
+            eval_samples: int | None = None, min_improvement: float = 0.0, batch_size: int = 32,
+            baked_dir: Path | None = None) -> dict[str, Any]:
+    """Move `latest` to `version` if it beats the current model (or `force`); returns the decision.
+
+    The first version must match the baked model (`baked_dir`, default the shipped `models/<kind>/`)."""
     read_manifest(root, kind, version)  # must exist
     pointer = latest(root, kind)
     current = pointer["version"] if pointer else None
@@ -144,10 +165,18 @@ def promote(root: str, kind: str, version: str, *, force: bool = False, eval_dat
     if current == version:
         decision.update(promoted=False, reason=f"{version} is already latest")
         return decision
-    if current is None:
-        decision.update(promoted=True, reason="first promoted version")
-    elif force:
+    if force:
         decision.update(promoted=True, reason="forced")
+    elif current is None:  # nothing promoted yet: the functions serve the baked model, so that is what to beat
+        baked = baked_dir or default_model_dir() / kind
+        result = gate(root, kind, version, None, eval_data=eval_data, eval_samples=eval_samples,
+                      batch_size=batch_size, baked=baked)
+        label = result["baseline"]
+        cand, base = result["cer"][version], result["cer"][label]
+        better = cand <= base - min_improvement
+        decision.update(result, promoted=better,
+                        reason=f"first version: test CER {cand:.4f} {'<=' if better else '>'} {base:.4f} of the baked "
+                               f"model {label} on eval set {result['eval_set']['id']} ({result['eval_set']['lines']} lines)")
     else:
         result = gate(root, kind, version, current, eval_data=eval_data, eval_samples=eval_samples, batch_size=batch_size)
         cand, cur = result["cer"][version], result["cer"][current]
@@ -193,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     ls = sub.add_parser("list", help="published versions and which is latest")
     pub = sub.add_parser("publish", help="upload an export folder (model.keras + manifest.json [+ reports/])")
     pub.add_argument("export_dir", type=Path)
-    pro = sub.add_parser("promote", help="move latest to a version if it beats the current one")
+    pro = sub.add_parser("promote", help="move latest to a version if it beats the current one (the first: the baked model)")
     rb = sub.add_parser("rollback", help="move latest back to the previously promoted version")
     for sp in (ls, pub, pro, rb):
         sp.add_argument("--root", default=os.environ.get("MODEL_URI", ""), help=root_help)

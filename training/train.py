@@ -45,7 +45,7 @@ class TrainConfig:
     val_samples: int = 512
     workers: int = 1  # processes rendering synthetic data
     seed: int = 1
-    out: str = ""  # export folder (default models/<kind>), or an s3:// registry root to publish to
+    out: str = ""  # export folder (default runs/<kind>/<version>), or an s3:// registry root to publish to
     version: str = ""  # default: date-based, fixed at the start of the run
     resume: bool = False
     patience: int = 6  # early stopping: epochs without validation improvement
@@ -61,6 +61,7 @@ class TrainConfig:
     arch: str = "base"  # training.model.ARCHS: base | wide
     preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
     synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
+    overwrite: bool = False  # allow exporting into a folder that already holds a model (e.g. models/<kind>)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -169,7 +170,17 @@ def _paths(cfg: TrainConfig) -> tuple[Path, str]:
     if storage.is_s3(cfg.out):
         base = Path(cfg.workdir or os.environ.get("OCR_TRAIN_WORKDIR") or "/tmp/ocr-train")
         return base / cfg.kind, cfg.out
-    return Path(cfg.out or f"models/{cfg.kind}"), ""
+    if not cfg.out:  # runs/<kind>/<version>: a run never lands on the shipped models/<kind> by default
+        runs = Path("runs") / cfg.kind
+        newest = max(runs.glob(".*-checkpoints/state.json"), key=lambda p: p.stat().st_mtime, default=None)
+        if cfg.resume and not cfg.version and newest:  # continue the newest run, in its own folder
+            cfg.version = json.loads(newest.read_text()).get("version", "")
+        cfg.version = cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M")
+    out = Path(cfg.out or f"runs/{cfg.kind}/{cfg.version}")
+    if (out / "manifest.json").exists() and not (cfg.overwrite or cfg.resume):
+        raise SystemExit(f"{out} already holds a model ({json.loads((out / 'manifest.json').read_text()).get('version')}); "
+                         "pass --overwrite to replace it, or --out another folder")
+    return out, ""
 
 
 def _restore_checkpoint(uri: str, ckpt_dir: Path) -> bool:
@@ -349,7 +360,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--val-samples", type=int, default=512)
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--out", default="", help="export folder (default models/<kind>) or s3://bucket/prefix registry root")
+    p.add_argument("--out", default="", help="export folder (default runs/<kind>/<version>) or s3://bucket/prefix registry root")
+    p.add_argument("--overwrite", action="store_true", help="allow --out to be a folder that already holds a model")
     p.add_argument("--version", default="", help="default (or 'auto'): the UTC date and time of the run's start")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--patience", type=int, default=6)

@@ -10,7 +10,8 @@ import os
 import time
 from typing import Any
 
-from api_spec import BATCH_BODY, FILENAME_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
+from api_spec import BATCH_BODY, FILENAME_PARAM, FORMAT_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocr_http import ApiError, json_response, logger, make_resolver, metrics, request_id, tracer
@@ -18,6 +19,8 @@ from ocr_http import ApiError, json_response, logger, make_resolver, metrics, re
 from functions.api.inputs import ImageInput, OcrRequest, parse_request
 from ocr_core.engine import OcrEngine
 from ocr_core.errors import OcrError
+from ocr_core.export import FORMATS, export
+from ocr_core.image_io import decode_image
 
 ENGINE = OcrEngine()
 ENGINE.warm_up()
@@ -50,25 +53,49 @@ def _read(image: ImageInput, mode: str, deadline: float) -> dict[str, Any]:
     return {"filename": image.filename, **result.to_dict()}
 
 
+def _export(image: ImageInput, request: OcrRequest, deadline: float) -> Response:
+    """A non-JSON answer (txt, hOCR, ALTO, TSV, JSONL, searchable PDF) for one image."""
+    if image.error is not None:
+        raise image.error
+    assert image.data is not None
+    try:
+        pages = decode_image(image.data)  # kept: the searchable PDF draws them
+        result = ENGINE.read_pages(pages, request.mode, deadline=deadline)
+        body = export(result, request.format, pages=pages, source=image.filename)
+    except OcrError as err:
+        raise ApiError(err.http_status, err.code, err.message) from None
+    metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
+    fmt = FORMATS[request.format]
+    return Response(status_code=200, content_type=fmt.media_type, body=body if fmt.binary else body.decode("utf-8"),
+                    headers={"X-Request-Id": request_id(app)})
+
+
 def _single(request: OcrRequest) -> Any:
     started = time.perf_counter()
+    if request.format != "json":
+        response = _export(request.images[0], request, request_deadline())
+        metrics.add_metric(name="OcrLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
+        return response
     body = _read(request.images[0], request.mode, request_deadline())
     body["request_id"] = request_id(app)
     metrics.add_metric(name="OcrLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
     return json_response(200, body)
 
 
-@app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image (mode printed, handwritten or auto)",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM]})
+@app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image or PDF (mode printed, handwritten or auto)",
+          responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
+                              (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM, FORMAT_PARAM]})
 @tracer.capture_method
 def ocr() -> Any:
     return _single(parse_request(app.current_event.raw_event, batch=False))
 
 
-@app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"], summary="Read one image with the handwriting model",
-          responses=responses(200, "OcrResult", "the text and its structure", (400, 404, 413, 415, 422, 429, 500, 503, 504)),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM]})
+@app.post("/api/ocr/handwritten", operation_id="ocrHandwritten", tags=["ocr"],
+          summary="Read one image or PDF with the handwriting model",
+          responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
+                              (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM, FORMAT_PARAM]})
 @tracer.capture_method
 def ocr_handwritten() -> Any:
     request = parse_request(app.current_event.raw_event, batch=False, default_mode="handwritten")

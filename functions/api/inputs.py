@@ -4,10 +4,12 @@ Accepted bodies (all routes):
 - `multipart/form-data` with a file field `image` (batch: one or more `images` or `image`
   fields) and an optional `mode` field — what `curl -F`, Python `requests(files=...)` and a
   browser's `FormData` send;
-- a raw `image/*` (or `application/octet-stream`) body, with `?mode=` and `?filename=`;
+- a raw `image/*`, `application/pdf` (or `application/octet-stream`) body, with `?mode=` and `?filename=`;
 - JSON `{"image": "<base64>", "filename": ..., "mode": ...}` or `{"s3_key": "uploads/..."}`
   (batch: `{"images": [ {...}, ... ], "mode": ...}`).
 HTTP APIs base64-encode binary bodies (`isBase64Encoded`); both forms are handled here.
+`format` (query, form field or JSON key; single-image routes) picks the answer's format: `json`
+(default), `txt`, `jsonl`, `tsv`, `hocr`, `alto` or `pdf` (ocr_core.export).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError, caller_id, pars
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 
+from ocr_core.export import FORMATS
 from ocr_core.image_io import MAX_IMAGE_BYTES
 
 MODES = ("printed", "handwritten", "auto")
@@ -41,6 +44,7 @@ class ImageInput:
 class OcrRequest:
     images: list[ImageInput]
     mode: str
+    format: str = "json"
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
@@ -68,23 +72,32 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         raise ApiError(400, "empty_body", "the request has no body; send an image as multipart/form-data field "
                        "'image', as a raw image/* body, or as JSON {\"image\": \"<base64>\"}")
     media = content_type.split(";")[0].strip().lower()
+    fmt = query.get("format")
     if media == "multipart/form-data":
         images, fields = _multipart(content_type, data, batch)
         mode = fields.get("mode") or query.get("mode") or default_mode
+        fmt = fields.get("format") or fmt
     elif media == "application/json":
-        images, mode = _json(data, batch, upload_prefix(caller_id(event)))
+        images, mode, json_fmt = _json(data, batch, upload_prefix(caller_id(event)))
         mode = mode or query.get("mode") or default_mode
-    elif media.startswith("image/") or media == "application/octet-stream":
+        fmt = json_fmt or fmt
+    elif media.startswith("image/") or media in ("application/pdf", "application/octet-stream"):
         images = [ImageInput(query.get("filename") or "image", data)]
         mode = query.get("mode") or default_mode
     else:
         raise ApiError(415, "unsupported_media_type",
-                       f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/* or application/json")
+                       f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/*, "
+                       "application/pdf or application/json")
     if mode not in MODES:
         raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
+    fmt = fmt or "json"
+    allowed = ("json",) if batch else tuple(FORMATS)
+    if fmt not in allowed:
+        raise ApiError(422, "bad_format", f"format must be one of {', '.join(allowed)}, not {quoted(fmt)}"
+                       + (" (the batch route answers JSON; read one image per request for other formats)" if batch else ""))
     if batch and len(images) > MAX_BATCH_IMAGES:
         raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
-    return OcrRequest(images, mode)
+    return OcrRequest(images, mode, fmt)
 
 
 def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageInput], dict[str, str]]:
@@ -131,23 +144,23 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
     return images, fields
 
 
-def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str | None]:
+def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str | None, str | None]:
     """`uploads`: the caller's upload prefix, the only place an `s3_key` may point."""
     body = parse_json(data)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
-    mode = body.get("mode")
+    mode, fmt = body.get("mode"), body.get("format")
     if batch and "images" in body:
         entries = body["images"]
         if not isinstance(entries, list) or not entries:
             raise ApiError(400, "missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
         if len(entries) > MAX_BATCH_IMAGES:  # before reading any of them
             raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
-        return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode
+        return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode, fmt
     if "image" not in body and "s3_key" not in body:
         raise ApiError(400, "missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
                        + (' or "images" (a list)' if batch else ""))
-    return [_json_entry(body, 0, uploads, lenient=False)], mode
+    return [_json_entry(body, 0, uploads, lenient=False)], mode, fmt
 
 
 def _json_entry(entry: Any, index: int, uploads: str, lenient: bool) -> ImageInput:

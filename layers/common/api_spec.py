@@ -23,6 +23,10 @@ def ref(name: str) -> dict[str, str]:
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Mode": {"type": "string", "enum": ["printed", "handwritten", "auto"], "default": "auto"},
+    "Format": {"type": "string", "enum": ["json", "txt", "jsonl", "tsv", "hocr", "alto", "pdf"], "default": "json",
+               "description": "answer format (ocr_core.export): json (the full result), txt (pages separated by a form "
+                              "feed), jsonl (one JSON line per text line), tsv (Tesseract's columns), hocr (hOCR 1.2), "
+                              "alto (ALTO 4.4 XML), pdf (searchable PDF)"},
     "JsonImage": {
         "type": "object",
         "description": '{"image": base64 (or a data: URL)} or {"s3_key": a key POST /api/uploads returned to you}',
@@ -32,6 +36,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "description": "readable only under the caller's own prefix (uploads/<caller>/)"},
             "filename": {"type": "string"},
             "mode": ref("Mode"),
+            "format": ref("Format"),
         },
     },
     "Error": {
@@ -62,8 +67,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "engine": {"type": "string"}, "detector": {"type": "string"},
             "models": {"type": "object", "additionalProperties": {"type": "string"}},
             "width": {"type": "integer"}, "height": {"type": "integer"}, "page_count": {"type": "integer"},
-            "lines": {"type": "array", "items": ref("Line")},
-            "pages": {"type": "array", "items": {"type": "object"}},
+            "lines": {"type": "array", "items": ref("Line"), "description": "every line once, with its page"},
+            "pages": {"type": "array", "items": {"type": "object"},
+                      "description": "per page: page, width, height, text, line_count (its lines are in `lines`)"},
             "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },
@@ -102,8 +108,9 @@ ERROR_MEANINGS = {
     404: "unknown route, or nothing uploaded at s3_key", 405: "wrong method",
     413: "body over 4.4 MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, batch over 10 images, "
          "more than 10 form fields",
-    415: "not an image, or a content type the API does not take",
-    422: "bad mode, corrupt image, or an image the pipeline cannot process (`unprocessable_image`)",
+    415: "not an image or PDF, or a content type the API does not take",
+    422: "bad mode or format, corrupt image, `corrupt_pdf`, `encrypted_pdf`, or an image the pipeline cannot process "
+         "(`unprocessable_image`)",
     429: "throttled: retry later",
     500: "the service failed unexpectedly; report the request_id if it persists",
     503: "unavailable: the upload could not be read now (`storage_unavailable`, retry) or the deployment has no upload "
@@ -114,6 +121,8 @@ ERROR_MEANINGS = {
 
 MODE_PARAM = {"name": "mode", "in": "query", "schema": ref("Mode"),
               "description": "printed | handwritten | auto (default auto); a multipart `mode` field or JSON `mode` works too"}
+FORMAT_PARAM = {"name": "format", "in": "query", "schema": ref("Format"),
+                "description": "answer format (default json); a multipart `format` field or JSON `format` works too"}
 FILENAME_PARAM = {"name": "filename", "in": "query", "schema": {"type": "string"},
                   "description": "name echoed in the result, for raw image bodies"}
 
@@ -121,8 +130,10 @@ ONE_IMAGE_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
-                                           "properties": {"image": {"type": "string", "format": "binary"}, "mode": ref("Mode")}}},
+                                           "properties": {"image": {"type": "string", "format": "binary"}, "mode": ref("Mode"),
+                                                          "format": ref("Format")}}},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         JSON: {"schema": ref("JsonImage")},
     },
@@ -162,9 +173,18 @@ SECURITY = [{"iam": []}, {"jwt": []}]  # either one, whichever the stack was dep
 PUBLIC: list[dict[str, list[str]]] = [{}]  # routes API Gateway never puts behind the authorizer
 
 
-def responses(ok: int, schema: str, description: str, errors: tuple[int, ...] = ()) -> dict[int, Any]:
-    """The `responses=` of a route: its success body and the JSON errors it can answer."""
-    out: dict[int, Any] = {ok: {"description": description, "content": {JSON: {"schema": ref(schema)}}}}
+# the other answers of `format` (ocr_core.export.FORMATS' media types)
+EXPORT_CONTENT = {media: {"schema": {"type": "string", **({"format": "binary"} if media == "application/pdf" else {})}}
+                  for media in ("text/plain", "application/x-ndjson", "text/tab-separated-values",
+                                "application/xhtml+xml", "application/xml", "application/pdf")}
+
+
+def responses(ok: int, schema: str, description: str, errors: tuple[int, ...] = (),
+              formats: bool = False) -> dict[int, Any]:
+    """The `responses=` of a route: its success body (and with `formats`, the other `format` answers) and
+    the JSON errors it can answer."""
+    out: dict[int, Any] = {ok: {"description": description, "content": {JSON: {"schema": ref(schema)},
+                                                                         **(EXPORT_CONTENT if formats else {})}}}
     for status in errors:
         out[status] = {"description": ERROR_MEANINGS[status], "content": {JSON: {"schema": ref("Error")}}}
     return out

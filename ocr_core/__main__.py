@@ -1,0 +1,7 @@
+"""`python -m ocr_core ...` is the `ocr` command (see cli.py)."""
+
+import sys
+
+from ocr_core.cli import main
+
+sys.exit(main())

@@ -6,7 +6,7 @@ Sets: the dev-eval folders (`printed`, `handwritten`, `handwritten-warped`, `han
 and `htr-real-val`, the val split of ../shared/htr-real (real French lines; that split picks the
 handwriting model's checkpoints, so it is not a held-out test like dev-eval). Ours runs in the mode
 that fits the set (printed / handwritten) and in `auto`; Tesseract 5 runs with --psm 3 on pages and
---psm 7 on single lines, `-l eng` (plus `fra` on htr-real-val when installed). CER = edit distance /
+--psm 7 on single lines (ours with layout `line` there, the same instruction), `-l eng` (plus `fra` on htr-real-val when installed). CER = edit distance /
 reference length after collapsing whitespace (ocr_core.metrics.cer).
 """
 
@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         scores: dict[str, list[float]] = {"ours": [], "auto": [], "tesseract": [], "ours_wer": [], "tess_wer": []}
         for f, truth in tqdm(files, desc=name, unit="image", file=sys.stderr):
             data = f.read_bytes()
-            ours = engine.read(data, mode=mode).text
-            auto = engine.read(data, mode="auto").text
+            layout = "line" if psm == 7 else "auto"  # line sets: a line crop, as Tesseract's --psm 7 is told
+            ours = engine.read(data, mode=mode, layout=layout).text
+            auto = engine.read(data, mode="auto", layout=layout).text
             tess = tesseract_text(f, psm, lang)
             c = (cer(truth, ours), cer(truth, auto), cer(truth, tess))
             for k, v in zip(("ours", "auto", "tesseract"), c):

@@ -117,7 +117,7 @@ def _read_one(engine: OcrEngine, data: bytes, item: Input, fmt: str, a: argparse
 
     t0 = time.perf_counter()
     pages = decode_image(data, dpi=a.dpi)
-    result = engine.read_pages(pages, a.mode, a.engine, {"decode": (time.perf_counter() - t0) * 1000})
+    result = engine.read_pages(pages, a.mode, a.engine, {"decode": (time.perf_counter() - t0) * 1000}, layout=a.layout)
     if a.overlay:
         Path(a.overlay).write_bytes(overlay_png(result, pages))
     source = item.path.name if item.path else "stdin"
@@ -178,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="crnn: our Keras models (default); tesseract: the Tesseract binary; "
                         "kerasocr: keras-ocr's kurapan CRNN (printed digits + lowercase; needs crnn_kurapan.h5)")
     p.add_argument("--dpi", type=int, default=None, help="resolution PDF pages are rendered at (default 300)")
+    p.add_argument("--layout", choices=["auto", "line"], default="auto",
+                   help="auto: find the lines (default); line: the image is one line crop (like tesseract --psm 7)")
     p.add_argument("--overlay", metavar="PNG", help="also write the page image(s) with line and word boxes drawn")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="one summary line per input on stderr")

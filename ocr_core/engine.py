@@ -27,6 +27,7 @@ from ocr_core.lexicon import Lexicon
 from ocr_core.model_store import ModelStore, sha256_of
 from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
+from ocr_core.segment import whole_line
 
 MODES = ("printed", "handwritten", "auto")
 # auto, per line (chosen on synthetic lines: benchmarks/auto_margin.py, reports/auto_margin.md):
@@ -34,6 +35,7 @@ AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting mode
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 ENGINES = ("crnn", "tesseract", "kerasocr")
+LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
 RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
 ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
 log = logging.getLogger(__name__)
@@ -88,23 +90,25 @@ class OcrEngine:
 
     # ------------------------------------------------------------------ reading
     def read(self, data: bytes, mode: str = "auto", engine: str = "crnn", deadline: float | None = None, *,
-             dpi: int | None = None) -> OcrResult:
+             dpi: int | None = None, layout: str = "auto") -> OcrResult:
         """Read every page of one image or PDF, decoding and reading one page at a time.
 
         `deadline` (a `time.monotonic()` value, e.g. from the Lambda context) is checked before each
         step: past it, `DeadlineExceeded` (504 `timeout`) instead of being killed mid-way. `dpi`: the
-        resolution PDF pages are rendered at (default OCR_PDF_DPI).
+        resolution PDF pages are rendered at (default OCR_PDF_DPI). `layout`: `auto` finds the lines;
+        `line` reads each page as one line crop (Tesseract's --psm 7).
         """
-        _check_choices(mode, engine)  # before decoding: a bad parameter is the first thing to report
+        _check_choices(mode, engine, layout)  # before decoding: a bad parameter is the first thing to report
         t0 = time.perf_counter()
         pages = iter_pages(data, dpi=dpi)  # every limit (incl. all pages' pixels together) is checked here
         timings = {"decode": (time.perf_counter() - t0) * 1000}
-        return self.read_pages(pages, mode, engine, timings, deadline)
+        return self.read_pages(pages, mode, engine, timings, deadline, layout=layout)
 
     def read_pages(self, pages: Iterable[PageImage], mode: str = "auto", engine: str = "crnn",
-                   timings: dict[str, float] | None = None, deadline: float | None = None) -> OcrResult:
+                   timings: dict[str, float] | None = None, deadline: float | None = None, *,
+                   layout: str = "auto") -> OcrResult:
         """Decoded pages -> result (also for callers that keep the page images, e.g. for a searchable PDF)."""
-        _check_choices(mode, engine)
+        _check_choices(mode, engine, layout)
         timings = dict(timings or {})
         start, before = time.perf_counter(), timings.get("decode", 0.0)
         if engine == "tesseract":
@@ -120,7 +124,7 @@ class OcrEngine:
                 mpx = page.width * page.height / 1e6
                 _check_deadline(deadline, f"before finding the lines of page {page.page}", mpx * self._seconds["detect_mpx"])
                 t = time.perf_counter()
-                regions = self.detector.detect(page)
+                regions = [whole_line(page.gray())] if layout == "line" else self.detector.detect(page)
                 detect_ms += (time.perf_counter() - t) * 1000
                 if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
                     self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
@@ -246,7 +250,9 @@ def _page_failure(page: int) -> Iterator[None]:
                                 "this image cannot be read.", "unprocessable_image", 422) from exc
 
 
-def _check_choices(mode: str, engine: str) -> None:
+def _check_choices(mode: str, engine: str, layout: str = "auto") -> None:
+    if layout not in LAYOUTS:
+        raise BadRequestError(f"layout must be one of {', '.join(LAYOUTS)}, not {_clip(layout)}", "bad_layout")
     if mode not in MODES:
         raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
     if engine not in ENGINES:

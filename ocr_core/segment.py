@@ -105,26 +105,40 @@ def _as_single_line(gray: np.ndarray, regions: list[LineRegion]) -> list[LineReg
 
     Real line crops carry fragments of the lines above and below, and big cursive confuses the
     text-height estimate, so the detector may return pieces, debris lines, or miss a word. When the
-    row ink profile of a strip has one dense band (`_single_row`), that row is read as one line from
-    its first to its last inked column, unless the detector already found exactly that line.
+    row ink profile of a strip has one dense band (`_single_row`), the lines on that row become one
+    line from its first to its last inked column (unless the detector already found exactly that
+    line); lines off the row are kept, except those cut by the top or bottom edge (fragments).
     """
     row = _single_row(gray) if regions else None
     if row is None:
         return regions
     y0, y1, x0, x1 = row
-    if len(regions) == 1:
-        bx = regions[0].box[:, 0]
-        if bx.min() <= x0 + 0.05 * (x1 - x0) and bx.max() >= x1 - 0.05 * (x1 - x0):
-            return regions  # the detector's line (deskewed) already spans the row
-    return [LineRegion.from_rect(gray, x0, y0, x1, y1)]
+    h = gray.shape[0]
+    on_row = [r for r in regions if y0 <= r.box[:, 1].mean() <= y1]
+    off_row = [r for r in regions if not y0 <= r.box[:, 1].mean() <= y1
+               and 1 < r.box[:, 1].min() and r.box[:, 1].max() < h - 2]
+    line = on_row[0] if len(on_row) == 1 else None
+    if line is None or line.box[:, 0].min() > x0 + 0.05 * (x1 - x0) or line.box[:, 0].max() < x1 - 0.05 * (x1 - x0):
+        line = LineRegion.from_rect(gray, x0, y0, x1, y1)  # else the detector's (deskewed) line spans the row
+    return sorted([line, *off_row], key=lambda r: float(r.box[:, 1].mean()))
+
+
+def whole_line(gray: np.ndarray) -> LineRegion:
+    """The whole image as one line crop, as it is (for callers that know they hold a line crop,
+    like Tesseract's --psm 7: the recognizer reads it the way it was trained on line crops)."""
+    gray = _as_gray(gray)
+    h, w = gray.shape
+    line = LineRegion(np.zeros((4, 2), np.float32), gray.copy(), np.eye(2, 3), 0.0, (0.0, float(h)), (w, h))
+    line.box = _to_original(0, 0, w, h, line)
+    return line
 
 
 def _single_row(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     """(y0, y1, x0, x1) of the one text row of a strip, or None when it is not a one-row strip.
 
     One row: the image is wider than 1.5 heights, its smoothed row profile of ink has one dense
-    band inside it (bands cut by the top or bottom edge are the neighbours' fragments; other inner
-    bands carry under 35% of its ink), and that band
+    band inside it (other inner bands carry under 35% of its ink, bands cut by the top or bottom
+    edge, the neighbours' fragments, under 60%), and that band
     (the x-height zone) fills 18-80% of the height, as in a line crop, never on a page.
     The row spans the band plus 60% of its height above and below (ascenders, descenders).
     """
@@ -139,11 +153,13 @@ def _single_row(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     dense = np.flatnonzero(profile >= 0.3 * profile.max())
     runs = np.split(dense, np.flatnonzero(np.diff(dense) > 3) + 1)  # a band may have a thin gap
     mass = np.array([profile[r].sum() for r in runs])
-    inner = np.array([r[0] > 1 and r[-1] < h - 2 for r in runs])  # bands cut by an edge: neighbours' fragments
-    if inner.any():
-        mass = np.where(inner, mass, 0.0)
-    main = runs[int(mass.argmax())]
-    if (mass >= 0.35 * mass.max()).sum() > 1 or not 0.18 * h <= len(main) <= 0.8 * h:
+    inner = np.array([r[0] > 1 and r[-1] < h - 2 for r in runs])
+    main_mass = mass[inner].max() if inner.any() else mass.max()
+    main = runs[int(np.flatnonzero(mass == main_mass)[0])]
+    # other inner bands must be faint; bands cut by an edge may be a neighbour's ascenders or
+    # descenders, never a whole line (a line cut by a tight crop carries as much ink as the row)
+    if ((inner & (mass >= 0.35 * main_mass)).sum() > 1 or (~inner & (mass >= 0.6 * main_mass)).any()
+            or not 0.18 * h <= len(main) <= 0.8 * h):
         return None
     c0, c1 = int(main[0]), int(main[-1]) + 1
     cols = np.flatnonzero(ink[c0:c1].any(axis=0))

@@ -50,19 +50,20 @@ def prepared(gray: np.ndarray, text: str, steps: tuple[str, ...] = ()) -> tuple[
     return (x, text) if _fits_ctc(x, text) else None
 
 
-def _synthetic(args: tuple[str, int, tuple[str, ...]]) -> tuple[np.ndarray, str] | None:
-    from training.synth import SAMPLERS
+def _synthetic(args: tuple[str, int, tuple[str, ...], bool]) -> tuple[np.ndarray, str] | None:
+    from training.synth import SAMPLERS, VALIDATION_SAMPLERS
 
-    kind, seed, steps = args
+    kind, seed, steps, held_out = args
     rng = random.Random(seed)
-    gray, text = SAMPLERS[kind](rng)
+    gray, text = (VALIDATION_SAMPLERS if held_out else SAMPLERS)[kind](rng)
     return prepared(gray, normalize_text(text), steps)
 
 
-def synthetic_samples(kind: str, seed: int, count: int | None, workers: int,
-                      steps: tuple[str, ...] = ()) -> Iterator[tuple[np.ndarray, str]]:
-    """Deterministic for a given seed: sample i is always the same image."""
-    seeds = ((kind, seed * 10_000_019 + i, steps) for i in (range(count) if count else _count()))
+def synthetic_samples(kind: str, seed: int, count: int | None, workers: int, steps: tuple[str, ...] = (),
+                      held_out: bool = False) -> Iterator[tuple[np.ndarray, str]]:
+    """Deterministic for a given seed: sample i is always the same image. `held_out`: drawn in the
+    fonts kept out of training (validation and test sets)."""
+    seeds = ((kind, seed * 10_000_019 + i, steps, held_out) for i in (range(count) if count else _count()))
     if workers <= 0:
         yield from (s for s in map(_synthetic, seeds) if s is not None)
         return

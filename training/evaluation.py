@@ -30,9 +30,9 @@ def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
     from training.storage import local_copy
 
     if data == "synthetic" or is_htr_real(Path(data)):
-        lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps)
+        lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps, held_out=True)
         batches = list(data_mod.batches(lines, batch_size))
-        info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}"}
+        info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}, held-out fonts"}
     else:
         from training import iam
 

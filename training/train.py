@@ -114,7 +114,8 @@ def _data_source(cfg: TrainConfig, root: Path | None):
     """(train batches, {name: val batches} with the checkpoint-picking set first, data info)."""
     from training import data, htr_real
 
-    synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps), cfg.batch_size))
+    synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps, held_out=True),
+                                      cfg.batch_size))
     synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps)
     if root is None:
         return data.batches(synthetic, cfg.batch_size), {"synthetic": synthetic_val}, {"source": "synthetic", "kind": cfg.kind}
@@ -135,15 +136,18 @@ def _data_source(cfg: TrainConfig, root: Path | None):
 
 
 def _data_hash(cfg: TrainConfig, root: Path | None) -> str:
-    """Identifies the training data: the IAM files, or the renderer's code and seed for synthetic data."""
-    if root is not None:
-        from training import htr_real, iam
-
-        return htr_real.data_hash(root) if htr_real.is_htr_real(root) else iam.data_hash(root)
+    """Identifies the training data: the IAM or htr-real files (+ the synthetic lines mixed in), or the
+    renderer's code, font list and seed for synthetic data."""
     h = hashlib.sha256(f"synthetic|{cfg.kind}|seed={cfg.seed}".encode())
-    for name in ("synth.py", "corpus.py", "fonts.py", "data.py"):
+    for name in ("synth.py", "corpus.py", "fonts.py", "data.py", "handwriting-fonts.tsv"):
         h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()
+    if root is None:
+        return h.hexdigest()
+    from training import htr_real, iam
+
+    if htr_real.is_htr_real(root):
+        return hashlib.sha256(f"{htr_real.data_hash(root)}+{cfg.synthetic_fraction}+{h.hexdigest()}".encode()).hexdigest()
+    return iam.data_hash(root)
 
 
 def _prefetched(batches_: Iterator, prefetch: int) -> Iterator:

@@ -1,7 +1,7 @@
 """The web page (GET /) and the API description (/api/docs) in a real browser.
 
 Debian's headless Chromium, driven by Selenium through Debian's chromedriver (both installed by
-`./dev.sh setup`; nothing downloaded), loads the page from the local API (every template
+`./dev.sh test`; nothing downloaded), loads the page from the local API (every template
 function under the Lambda RIE), uploads the repo's samples and reads what the page shows: the
 text, the line and word boxes over the image, the low-confidence marks, the JSON download.
 `UPDATE_SCREENSHOT=1` also writes the screenshot to docs/web-page.png.
@@ -63,7 +63,7 @@ def api(moto_endpoint: str) -> Iterator[LocalApi]:
 def chromium(downloads: Path, *extra_args: str) -> Any:
     """Debian's Chromium, headless, under Debian's chromedriver (nothing downloaded), saving downloads in `downloads`."""
     assert os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK), \
-        "Chromium and chromedriver come from Debian: ./dev.sh setup installs chromium and chromium-driver"
+        "Chromium and chromedriver come from Debian: ./dev.sh test installs chromium and chromium-driver"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000",

@@ -104,6 +104,14 @@ def test_openapi_file_is_what_the_code_declares() -> None:
     assert run.returncode == 0, run.stderr[-3000:]
 
 
+def test_ocr_function_imports_without_models_when_warm_up_is_off() -> None:
+    """OCR_WARM_UP=0 (as writing the spec sets it): importing the OCR function loads no model, so no TensorFlow."""
+    code = "import sys, functions.api.app; assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
+    env = {**os.environ, "OCR_WARM_UP": "0", "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "layers" / "common")])}
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 def test_versions_agree() -> None:
     import ocr_http
 

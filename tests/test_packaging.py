@@ -298,6 +298,8 @@ def test_alarms_and_dashboard_in_the_deployed_template() -> None:
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]
     body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    for fn, service in (("OcrFunction", "serverless-ocr"), ("OcrBatchFunction", "serverless-ocr"), ("BatchFunction", "ocr-batch")):
+        assert f'"ColdStart", "function_name", "${{{fn}}}", "service", "{service}"' in body, f"no cold starts of {fn} on the dashboard"
     assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)
 
 

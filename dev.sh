@@ -10,8 +10,7 @@ VENV=${VENV:-.venv}
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
-apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and word lists (training data),
-                 # Chromium and its driver (tests/test_web.py drives the web page headless)
+apt_install() {  # system packages (Debian names), only those not installed yet
   local want=() pkg
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg"); done
   [ ${#want[@]} -eq 0 ] && return 0
@@ -21,8 +20,8 @@ apt_install() {  # system packages: Tesseract (peer/fallback engine), fonts and 
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
 }
 
-setup() {
-  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs chromium chromium-driver $(grep -v '^#' training/apt-packages.txt)
+setup() {  # Tesseract (peer/fallback engine), fonts, word lists and npm (training data)
+  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs $(grep -v '^#' training/apt-packages.txt)
   command -v npm >/dev/null || apt_install npm
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want
@@ -60,6 +59,9 @@ case "$job" in
     exec "$VENV/bin/python" -m functions.local_api "$@" ;;
   test)
     setup
+    # Chromium and its driver only for the tests (tests/test_web.py drives the web page headless);
+    # on Ubuntu they are packaged as chromium-browser and chromium-chromedriver (snap wrappers).
+    apt_install chromium chromium-driver
     "$VENV/bin/ruff" check .
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" ;;
   *) echo "usage: $0 demo [IMAGE...] | serve [--port N] | test [PYTEST ARGS] | setup" >&2; exit 2 ;;

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.lambda_context import LambdaContext
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV_EVAL = ROOT.parent / "shared" / "dev-eval"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -76,8 +78,6 @@ def child_handler(work: Path) -> dict[str, Any]:
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for key, data in json.loads((work / "objects.json").read_text()).items():
         s3.put_object(Bucket="bench-in", Key=key, Body=(work / "in" / data).read_bytes())
-    ctx = type("Ctx", (), {"function_name": "ocr-batch", "memory_limit_in_mb": 3008, "aws_request_id": "bench",
-                           "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ocr-batch"})()
     t1 = time.perf_counter()
     handled = failures = 0
     while msgs := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=BATCH_SIZE, WaitTimeSeconds=1,
@@ -85,7 +85,7 @@ def child_handler(work: Path) -> dict[str, Any]:
         event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                               "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
                               "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in msgs]}
-        failed = {f["itemIdentifier"] for f in app.handler(event, ctx)["batchItemFailures"]}
+        failed = {f["itemIdentifier"] for f in app.handler(event, LambdaContext("ocr-batch", remaining_ms=300_000, aws_request_id="bench"))["batchItemFailures"]}
         failures += len(failed)
         done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs) if m["MessageId"] not in failed]
         if done:

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.lambda_context import LambdaContext
+
 ROOT = Path(__file__).resolve().parents[1]
 IN, OUT = "faults-in", "faults-out"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
@@ -121,9 +123,6 @@ def worker(index: int, work: Path) -> None:
     sqs = boto3.client("sqs")
     queue = os.environ["QUEUE_URL"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    ctx = type("Ctx", (), {"function_name": "ocr-batch", "memory_limit_in_mb": 3008, "aws_request_id": f"w{index}",
-                           "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ocr-batch",
-                           "get_remaining_time_in_millis": staticmethod(lambda: 300_000)})()
     note("ready")
     while not (work / "stop").exists():
         msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=BATCH_SIZE, WaitTimeSeconds=1,
@@ -133,7 +132,7 @@ def worker(index: int, work: Path) -> None:
         event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                               "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
                               "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in msgs]}
-        failed = {f["itemIdentifier"] for f in app.handler(event, ctx)["batchItemFailures"]}
+        failed = {f["itemIdentifier"] for f in app.handler(event, LambdaContext("ocr-batch", remaining_ms=300_000, aws_request_id=f"w{index}"))["batchItemFailures"]}
         for m in msgs:
             note("receive", count=int(m["Attributes"]["ApproximateReceiveCount"]), failed=m["MessageId"] in failed)
         done = [m for m in msgs if m["MessageId"] not in failed]

@@ -24,6 +24,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks.lambda_context import LambdaContext
+
 ROOT = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 WORDS = ("invoice payment total amount due within thirty days of receipt please remit to accounts "
@@ -128,11 +130,7 @@ def child(name: str) -> None:
     from functions.api import app  # init: engine + warm-up (a cold start)
 
     rss_init = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ctx_start = time.monotonic()
-    ctx = type("Ctx", (), {"function_name": "ocr", "memory_limit_in_mb": _memory, "aws_request_id": "worst",
-                           "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ocr",
-                           "get_remaining_time_in_millis": staticmethod(
-                               lambda: int((timeout - (time.monotonic() - ctx_start)) * 1000))})()
+    ctx = LambdaContext("ocr", remaining_ms=int(timeout * 1000), memory_limit_in_mb=_memory, aws_request_id="worst")
     t0 = time.perf_counter()
     reply = app.handler(ev, ctx)
     seconds = time.perf_counter() - t0

@@ -7,8 +7,9 @@ Needs only `requests` (and `botocore` for IAM); never imports TensorFlow, so it 
     result = client.read("scan.png", mode="auto")          # the API's JSON: result["text"], result["lines"], ...
     batch = client.read_batch(["a.png", "b.jpg"])           # 10 images per request; a bad image fails only its entry
 
-Throttled or briefly unavailable answers (429, 502, 503, 504) and dropped connections are retried
-with exponential backoff (honouring `Retry-After`); other errors raise `OcrApiError` at once. An
+Throttled or briefly unavailable answers (429, 502, 503, API Gateway's own 504) and dropped connections
+are retried with exponential backoff (honouring `Retry-After` up to 30 s); other errors, and the API's
+own deterministic ones (504 `timeout`, 503 `uploads_disabled`), raise `OcrApiError` at once. An
 image over the API's body limit goes to S3 first: POST /api/uploads, POST the file with the returned
 form fields to the presigned URL, then POST /api/ocr {"s3_key"}. `python -m ocr_core.client URL FILE...` prints the text.
 """
@@ -34,6 +35,8 @@ MAX_BODY_BYTES = 4_400_000  # the API's request body limit (layers/common/ocr_ht
 MAX_BATCH_IMAGES = 10  # images per POST /api/ocr/batch
 MULTIPART_SLACK = 64 * 1024  # room for the multipart headers of a batch body
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+FINAL_CODES = frozenset({"timeout", "uploads_disabled"})  # the API's errors that the same request gets again
+MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After is not waited for in full
 IMAGE_MAGIC = [(b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"),
                (b"BM", "image/bmp"), (b"RIFF", "image/webp"), (b"%PDF", "application/pdf")]
 
@@ -173,7 +176,7 @@ class OcrClient:
                     raise
                 time.sleep(self._delay(attempt, None))
                 continue
-            if resp.status_code in RETRY_STATUSES and attempt < self.retries:
+            if resp.status_code in RETRY_STATUSES and _error_code(resp) not in FINAL_CODES and attempt < self.retries:
                 time.sleep(self._delay(attempt, resp))
                 continue
             return resp
@@ -182,7 +185,7 @@ class OcrClient:
     def _delay(self, attempt: int, resp: requests.Response | None) -> float:
         retry_after = resp.headers.get("Retry-After") if resp is not None else None
         if retry_after and retry_after.isdigit():
-            return float(retry_after)
+            return min(float(retry_after), MAX_RETRY_AFTER)
         return self.backoff * (2 ** attempt) * (0.5 + random.random() / 2)  # exponential, jittered
 
     def _auth_headers(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
@@ -195,6 +198,15 @@ class OcrClient:
             self._signer.add_auth(request)
             return {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "x-amz-date", "x-amz-security-token")}
         return {}
+
+
+def _error_code(resp: requests.Response) -> str | None:
+    """Our API's `error` code in an answer; None for API Gateway's own answers (`{"message": ...}`)."""
+    try:
+        answer = resp.json()
+    except ValueError:
+        return None
+    return answer.get("error") if isinstance(answer, dict) else None
 
 
 def _region_of(url: str) -> str:

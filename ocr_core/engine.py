@@ -175,16 +175,26 @@ class OcrEngine:
 
     def _checked(self, pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
         """The pages, decoded one at a time (decode time added to `timings`), each only if time is
-        left to decode it (estimated by the pages before it)."""
-        it, last = iter(pages), 0.0
+        left to decode it (estimated by the pages before it). Out of time after a page, whether
+        another follows is only known by pulling it: none (free) ends a finished read normally."""
+        it, last, first = iter(pages), 0.0, True
         while True:
-            _check_deadline(deadline, "before decoding the next page", last)
+            late = None
+            try:
+                _check_deadline(deadline, "before decoding the next page", last)
+            except DeadlineExceeded as err:
+                if first:  # no page read yet: nothing finished to keep
+                    raise
+                late = err
             t = time.perf_counter()
             page = next(it, None)
             last = time.perf_counter() - t
             timings["decode"] = timings.get("decode", 0.0) + last * 1000
             if page is None:
                 return
+            if late is not None:
+                raise late
+            first = False
             yield page
 
     def _learn(self, what: str, seconds: float) -> None:

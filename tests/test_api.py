@@ -318,6 +318,19 @@ def test_upload_prefixes_are_per_caller() -> None:
     assert caller_id({"requestContext": {}}) == caller_id({}) == "public"
 
 
+def test_s3_key_without_an_upload_bucket_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As POST /api/uploads answers without a bucket (the spec's 503 `uploads_disabled`), not a 400."""
+    from ocr_http import ApiError
+
+    from functions.api.inputs import read_upload
+
+    monkeypatch.delenv("UPLOAD_BUCKET", raising=False)
+    with pytest.raises(ApiError) as refused:
+        read_upload("uploads/public/x/scan.png", "uploads/public/")
+    assert (refused.value.status, refused.value.code) == (503, "uploads_disabled")
+    assert_documented("POST", "/api/ocr", refused.value.status, {"error": refused.value.code, "message": refused.value.message})
+
+
 def test_body_over_the_lambda_payload_limit(api: Any) -> None:
     """Over 6 MB of event, API Gateway itself answers 413 (the function never runs)."""
     res = post(api, "/api/ocr", data=b"0" * 5_000_000, headers={"Content-Type": "image/png"})

@@ -32,6 +32,7 @@ from conftest import TEST_DATA
 from PIL import Image
 
 from benchmarks import poison
+from benchmarks.lambda_context import LambdaContext
 from functions.local_api import find_rie
 from ocr_core.metrics import cer
 from ocr_core.result_store import check_separation, mirror_key
@@ -46,9 +47,7 @@ PDF = (TEST_DATA / "two-pages.pdf").read_bytes()
 PDF_TXT = (TEST_DATA / "two-pages.txt").read_text().replace("\n\f", "\n\n")  # result text: pages split by a blank line
 PRINTED_CER, HANDWRITTEN_CER = 0.05, 0.30  # measured 0.017 and 0.164; printed mode on the note: 0.61
 IN, OUT = "ocr-in", "ocr-out"
-CONTEXT = SimpleNamespace(function_name="ocr-batch", memory_limit_in_mb=3008, aws_request_id="test-request",
-                          invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ocr-batch",
-                          get_remaining_time_in_millis=lambda: 300_000)
+BATCH_TIMEOUT_MS = 300_000  # template.yaml's BatchFunction Timeout
 
 
 def convert(data: bytes, fmt: str, **kw: Any) -> bytes:
@@ -123,7 +122,7 @@ def lambda_event(msgs: list[dict[str, Any]], arn: str) -> dict[str, Any]:
 
 def invoke(app: Any, st: SimpleNamespace, msgs: list[dict[str, Any]]) -> set[str]:
     """One Lambda invocation for received messages; deletes the successes, returns the failed ids."""
-    resp = app.handler(lambda_event(msgs, st.arn), CONTEXT)
+    resp = app.handler(lambda_event(msgs, st.arn), LambdaContext("ocr-batch", remaining_ms=BATCH_TIMEOUT_MS))
     failed = {f["itemIdentifier"] for f in resp["batchItemFailures"]}
     done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs) if m["MessageId"] not in failed]
     if done:
@@ -335,7 +334,7 @@ def test_time_budgets_answer_or_retry(app: Any, stack: SimpleNamespace, monkeypa
     assert drain(app, st) == 1  # the s3:TestEvent
     st.s3.put_object(Bucket=IN, Key="incoming/slow.png", Body=LETTER)
     msgs = receive(st, wait=1)
-    short = SimpleNamespace(**{**vars(CONTEXT), "get_remaining_time_in_millis": lambda: int(app.STOP_MARGIN_SECONDS * 1000)})
+    short = LambdaContext("ocr-batch", remaining_ms=int(app.STOP_MARGIN_SECONDS * 1000))
     resp = app.handler(lambda_event(msgs, st.arn), short)  # no time left in this invocation
     assert {f["itemIdentifier"] for f in resp["batchItemFailures"]} == {msgs[0]["MessageId"]}
     assert "Versions" not in st.s3.list_object_versions(Bucket=OUT)  # nothing written: it will be retried

@@ -89,11 +89,12 @@ class Gateway:
                 if not ok:
                     status, message = (401, "Unauthorized") if gateway.require == "jwt" else (403, "Forbidden")
                     return self._answer(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json"})
-                if gateway.fail_next:
-                    status = gateway.fail_next.pop(0)
-                    message = "Too Many Requests" if status == 429 else "Service Unavailable"
-                    return self._answer(status, json.dumps({"message": message}).encode(),
-                                        {"Content-Type": "application/json", "Retry-After": "0"})
+                if gateway.fail_next:  # a status: API Gateway's own answer; or (status, body, Retry-After)
+                    failure = gateway.fail_next.pop(0)
+                    status, answer, retry_after = failure if isinstance(failure, tuple) else (failure, None, "0")
+                    message = {429: "Too Many Requests", 504: "Endpoint request timed out"}.get(status, "Service Unavailable")
+                    return self._answer(status, json.dumps(answer or {"message": message}).encode(),
+                                        {"Content-Type": "application/json", "Retry-After": retry_after})
                 reply = requests.request(self.command, gateway.upstream + self.path, data=body, timeout=120,
                                          headers={k: v for k, v in headers.items() if k not in ("host", "content-length")})
                 self._answer(reply.status_code, reply.content, dict(reply.headers))
@@ -104,7 +105,7 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def reset(self, require: str = "none", fail_next: list[int] | None = None) -> Gateway:
+    def reset(self, require: str = "none", fail_next: list[Any] | None = None) -> Gateway:
         self.require, self.fail_next, self.seen = require, list(fail_next or []), []
         return self
 
@@ -170,6 +171,22 @@ def test_retries_on_throttling_then_gives_up(gateway: Gateway, creds: None) -> N
     with pytest.raises(OcrApiError) as bad:  # our own errors are not retried
         OcrClient(gateway.reset().url).read(b"not an image", filename="x.png")
     assert bad.value.code == "unsupported_format" and bad.value.status == 415 and len(gateway.seen) == 1
+
+
+def test_retries_only_what_a_retry_can_fix(gateway: Gateway, creds: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """API Gateway's own 504 (no `error` code) is retried; the API's 504 `timeout` would come again: raised at once.
+    A long Retry-After is waited for at most MAX_RETRY_AFTER."""
+    slept: list[float] = []
+    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    client = OcrClient(gateway.reset(fail_next=[504]).url, backoff=0.01)
+    assert client.health()["status"] == "ok" and len(gateway.seen) == 2
+    ours = {"error": "timeout", "message": "The image could not be read in the time this request has", "request_id": "r1"}
+    with pytest.raises(OcrApiError) as timed_out:
+        OcrClient(gateway.reset(fail_next=[(504, ours, "0")]).url, backoff=0.01).health()
+    assert (timed_out.value.status, timed_out.value.code) == (504, "timeout") and len(gateway.seen) == 1
+    slept.clear()
+    assert OcrClient(gateway.reset(fail_next=[(429, None, "3600")]).url).health()["status"] == "ok"
+    assert slept == [client_module.MAX_RETRY_AFTER] and len(gateway.seen) == 2
 
 
 def test_big_files_go_through_the_upload_bucket(gateway: Gateway, creds: None) -> None:

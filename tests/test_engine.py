@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import numpy as np
 import pytest
 from conftest import DEV_EVAL, REPO, TEST_DATA, needs_dev_eval
 from PIL import Image, ImageDraw, ImageFont
 
+import ocr_core.engine as engine_module
 from ocr_core.engine import OcrEngine
-from ocr_core.errors import InvalidImageError, OcrError
+from ocr_core.errors import DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.metrics import cer
 
 SAMPLES = REPO / "samples"
@@ -124,6 +126,22 @@ def test_multipage_tiff_gives_one_result_per_page(engine: OcrEngine) -> None:
     result = engine.read(buf.getvalue(), mode="printed")
     assert [p.page for p in result.pages] == [1, 2]
     assert cer("first page", result.pages[0].text) < 0.2 and cer("second page", result.pages[1].text) < 0.2
+
+
+def test_deadline_after_the_last_page_keeps_the_finished_read(engine: OcrEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Estimates say no step fits in the time left once a page is decoded (headroom 1e9 x its decode time): the
+    last page's finished read is still answered, but a page that follows is not read (504 `timeout`)."""
+    monkeypatch.setattr(engine_module, "ESTIMATE_HEADROOM", 1e9)
+    monkeypatch.setattr(engine, "_seconds", {"detect_mpx": 0.0, "line": 0.0})  # nothing learned: the page's own steps fit
+    deadline = time.monotonic() + 600
+    word = (SAMPLES / "handwritten-word.png").read_bytes()
+    assert cer((SAMPLES / "handwritten-word.txt").read_text().strip(), engine.read(word, "handwritten", deadline=deadline).text) < 0.3
+    pages = [render([t], "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 30) for t in ("first page", "second page")]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    monkeypatch.setattr(engine, "_seconds", {"detect_mpx": 0.0, "line": 0.0})
+    with pytest.raises(DeadlineExceeded, match="before decoding the next page"):
+        engine.read(buf.getvalue(), "printed", deadline=deadline)
 
 
 @pytest.mark.parametrize("data,code", [

@@ -1,6 +1,6 @@
 """The local API front (functions/local_api.py) under hostile HTTP: what API Gateway would answer.
 
-A tiny function from a throwaway template (it sleeps as long as asked, echoes its body size) runs
+A tiny function from a throwaway template (it sleeps as long as asked or until a file exists, echoes its body size) runs
 under the real Lambda RIE; requests go over real sockets, some hand-written to be malformed.
 """
 
@@ -26,21 +26,28 @@ from functions.local_api import LocalApi
 
 REPO = Path(__file__).resolve().parents[1]
 SLOW = '''
-import base64, json, time
+import base64, json, os, time
 
 def handler(event, context):
     body = event.get("body") or ""
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
-    time.sleep(float(json.loads(raw or b"{}").get("sleep", 0)))
+    asked = json.loads(raw or b"{}")
+    time.sleep(float(asked.get("sleep", 0)))
+    while asked.get("wait_for") and not os.path.exists(asked["wait_for"]):
+        time.sleep(0.02)
     return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps({"bytes": len(raw)})}
 '''
 
 
 @pytest.fixture()
 def slow_template(tmp_path: Path) -> Path:
+    return write_template(tmp_path, timeout=2)
+
+
+def write_template(tmp_path: Path, timeout: int) -> Path:
     (tmp_path / "slow.py").write_text(SLOW)
     template = {"Resources": {"SlowFunction": {"Type": "AWS::Serverless::Function", "Properties": {
-        "Handler": "slow.handler", "CodeUri": str(tmp_path), "Runtime": "python3.11", "Timeout": 2, "MemorySize": 128,
+        "Handler": "slow.handler", "CodeUri": str(tmp_path), "Runtime": "python3.11", "Timeout": timeout, "MemorySize": 128,
         "Events": {"Slow": {"Type": "HttpApi", "Properties": {"Path": "/slow", "Method": "POST"}}}}}}}
     path = tmp_path / "template.yaml"
     path.write_text(yaml.safe_dump(template))
@@ -72,16 +79,22 @@ def test_timeout_is_a_504_and_the_function_recovers(slow_template: Path) -> None
         assert requests.post(api.url + "/slow", json={"sleep": 0}, timeout=60).status_code == 200
 
 
-def test_queue_is_bounded_with_429(slow_template: Path) -> None:
-    with LocalApi(port=0, template=slow_template, max_waiting=1) as api:
+def test_queue_is_bounded_with_429(tmp_path: Path) -> None:
+    """Five calls while the function is busy: one runs, one waits, three are refused. The running call blocks
+    until the test releases it (after the refusals arrived), so no machine is too slow to get all five in."""
+    release = tmp_path / "release"
+    with LocalApi(port=0, template=write_template(tmp_path, timeout=120), max_waiting=1) as api:
         requests.post(api.url + "/slow", json={}, timeout=60)  # the emulator is up
-
-        def call(_: int) -> int:
-            return requests.post(api.url + "/slow", json={"sleep": 1.2}, timeout=60).status_code
-
         with ThreadPoolExecutor(5) as pool:
-            statuses = sorted(pool.map(call, range(5)))
-    assert statuses.count(200) == 2 and statuses.count(429) == 3, statuses  # one running + one waiting
+            calls = [pool.submit(requests.post, api.url + "/slow", json={"wait_for": str(release)}, timeout=120)
+                     for _ in range(5)]
+            deadline = time.monotonic() + 60
+            while sum(c.done() for c in calls) < 3 and time.monotonic() < deadline:  # the refusals come at once
+                time.sleep(0.05)
+            early = sorted(c.result().status_code for c in calls if c.done())
+            release.touch()
+            statuses = sorted(c.result().status_code for c in calls)
+    assert early == [429, 429, 429] and statuses == [200, 200, 429, 429, 429], (early, statuses)  # one running + one waiting
 
 
 def test_malformed_http_gets_400_and_no_desync(slow_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:

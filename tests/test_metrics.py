@@ -15,12 +15,10 @@ from conftest import AWS_TEST_ENV
 REPO = Path(__file__).resolve().parents[1]
 INVOKE = """
 import json, sys
-from types import SimpleNamespace
+from benchmarks.lambda_context import LambdaContext
 from functions.batch import app
 event = json.loads(sys.stdin.read())
-context = SimpleNamespace(function_name="ocr-batch", memory_limit_in_mb=3008, aws_request_id="r1",
-                          invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ocr-batch",
-                          get_remaining_time_in_millis=lambda: 300_000)
+context = LambdaContext("ocr-batch", remaining_ms=300_000, aws_request_id="r1")
 print("RESULT " + json.dumps(app.handler(event, context)))
 """
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -104,6 +105,14 @@ def test_openapi_file_is_what_the_code_declares() -> None:
     assert run.returncode == 0, run.stderr[-3000:]
 
 
+def test_ocr_function_imports_without_models_when_warm_up_is_off() -> None:
+    """OCR_WARM_UP=0 (as writing the spec sets it): importing the OCR function loads no model, so no TensorFlow."""
+    code = "import sys, functions.api.app; assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'"
+    env = {**os.environ, "OCR_WARM_UP": "0", "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "layers" / "common")])}
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
 def test_versions_agree() -> None:
     import ocr_http
 
@@ -167,10 +176,13 @@ def test_template_bounds_what_callers_can_cost() -> None:
     """Issue 14: per-route throttles, reserved concurrency, log retention, least privilege, TLS-only queues."""
     import json
 
-    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", "AuthMode=NONE"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    resources = json.loads(run.stdout)["Resources"]
+    def translated(*params: str) -> dict[str, Any]:
+        run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "scripts/translate_template.py", "AuthMode=NONE", *params],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        return dict(json.loads(run.stdout)["Resources"])
+
+    resources = translated()
     stage = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage")
     default_rate = stage["DefaultRouteSettings"]["ThrottlingRateLimit"]
     posts = {f"POST {p}" for p, ms in __import__("ocr_http").ROUTES.items() if "POST" in ms}
@@ -180,13 +192,21 @@ def test_template_bounds_what_callers_can_cost() -> None:
     assert stage["RouteSettings"]["POST /api/ocr/batch"]["ThrottlingRateLimit"] < stage["RouteSettings"]["POST /api/ocr"]["ThrottlingRateLimit"]
 
     functions = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    for name in ("OcrFunction", "OcrBatchFunction", "UploadsFunction"):
-        assert functions[name].get("ReservedConcurrentExecutions", 0) > 0, name
-    groups = {r["Properties"]["LogGroupName"]: r["Properties"] for r in resources.values()
-              if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]}
-    for name in functions:
-        group = groups.get(f"/aws/lambda/${{{name}}}")
-        assert group and group["RetentionInDays"] > 0, f"{name} has no declared log group with retention"
+    # by default nothing reserved (a new account's limit is 10: any reservation fails its deploy); the README's overrides
+    assert not [name for name, props in functions.items() if "ReservedConcurrentExecutions" in props]
+    reserving = translated("OcrReservedConcurrency=10", "OcrBatchReservedConcurrency=4", "UploadsReservedConcurrency=2")
+    assert {name: int(reserving[name]["Properties"].get("ReservedConcurrentExecutions", 0)) for name in
+            ("OcrFunction", "OcrBatchFunction", "UploadsFunction")} == {"OcrFunction": 10, "OcrBatchFunction": 4, "UploadsFunction": 2}
+    # each function logs to a log group the stack declares with retention, named per stack and never /aws/lambda/<fn>
+    # (Lambda created those itself on stacks deployed before: declaring one fails the update)
+    groups = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    names = []
+    for name, props in functions.items():
+        group = groups.get(props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref"))
+        assert group and group["RetentionInDays"] > 0, f"{name} does not log to a declared log group with retention"
+        assert "${AWS::StackName}" in group["LogGroupName"] and not group["LogGroupName"].startswith("/aws/lambda/"), name
+        names.append(group["LogGroupName"])
+    assert len(set(names)) == len(functions) == 6
 
     health = resources["HealthFunctionRole"]["Properties"]
     statements = [s for p in health.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
@@ -278,6 +298,8 @@ def test_alarms_and_dashboard_in_the_deployed_template() -> None:
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]
     body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
+    for fn, service in (("OcrFunction", "serverless-ocr"), ("OcrBatchFunction", "serverless-ocr"), ("BatchFunction", "ocr-batch")):
+        assert f'"ColdStart", "function_name", "${{{fn}}}", "service", "{service}"' in body, f"no cold starts of {fn} on the dashboard"
     assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)
 
 

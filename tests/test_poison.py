@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks import poison
 from ocr_core.engine import OcrEngine
-from ocr_core.errors import DeadlineExceeded, InvalidImageError
+from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError
 from ocr_core.image_io import decode_image, iter_pages
 from ocr_core.metrics import cer
 
@@ -106,6 +106,6 @@ def test_a_crash_inside_the_pipeline_is_that_images_error(engine: OcrEngine, mon
 
 
 def test_a_huge_mode_value_is_not_echoed(engine: OcrEngine) -> None:
-    with pytest.raises(Exception) as err:
+    with pytest.raises(BadRequestError) as err:
         engine.read(b"x", mode="m" * 1_000_000)
-    assert len(str(err.value)) < 200
+    assert (err.value.code, err.value.http_status) == ("bad_mode", 400) and len(str(err.value)) < 200

@@ -1,7 +1,7 @@
 """The web page (GET /) and the API description (/api/docs) in a real browser.
 
 Debian's headless Chromium, driven by Selenium through Debian's chromedriver (both installed by
-`./dev.sh setup`; nothing downloaded), loads the page from the local API (every template
+`./dev.sh test`; nothing downloaded), loads the page from the local API (every template
 function under the Lambda RIE), uploads the repo's samples and reads what the page shows: the
 text, the line and word boxes over the image, the low-confidence marks, the JSON download.
 `UPDATE_SCREENSHOT=1` also writes the screenshot to docs/web-page.png.
@@ -14,7 +14,6 @@ import os
 import shutil
 import statistics
 import struct
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +62,7 @@ def api(moto_endpoint: str) -> Iterator[LocalApi]:
 def chromium(downloads: Path, *extra_args: str) -> Any:
     """Debian's Chromium, headless, under Debian's chromedriver (nothing downloaded), saving downloads in `downloads`."""
     assert os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK), \
-        "Chromium and chromedriver come from Debian: ./dev.sh setup installs chromium and chromium-driver"
+        "Chromium and chromedriver come from Debian: ./dev.sh test installs chromium and chromium-driver"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000",
@@ -148,9 +147,7 @@ def test_page_reads_an_image_and_draws_its_boxes(api: LocalApi, browser: Any, tm
     assert browser.find_element(By.ID, "status").text == f"Copied {len(text)} characters."
     browser.find_element(By.ID, "download").click()
     saved = browser.downloads / "printed-letter.png.json"
-    deadline = time.time() + 10
-    while not saved.exists() and time.time() < deadline:
-        time.sleep(0.1)
+    assert wait(browser, lambda _: saved.exists(), 60), f"the download {saved} did not arrive"
     downloaded = json.loads(saved.read_text())
     assert downloaded["text"] == result["text"] and downloaded["lines"] == result["lines"]
 
@@ -188,6 +185,17 @@ def padded_png(source: Path, size: int) -> bytes:
     filler = b"\0" * (size - len(data) - 12)
     chunk = struct.pack(">I", len(filler)) + b"prVt" + filler + struct.pack(">I", zlib.crc32(b"prVt" + filler))
     return data[:end] + chunk + data[end:]
+
+
+def test_page_splits_a_batch_over_the_body_limit(api: LocalApi, browser: Any, tmp_path: Path) -> None:
+    """Three 2 MB files, each under the 4.4 MB limit but 6 MB together: two batch requests, every file read."""
+    names = [tmp_path / f"word-{i}.png" for i in range(3)]
+    for name in names:
+        name.write_bytes(padded_png(SAMPLES / "handwritten-word.png", 2_000_000))
+    read_files(browser, api, *names, mode="handwritten")
+    assert browser.find_element(By.ID, "status").text == "Read 3 of 3 via /api/ocr/batch."
+    notes = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#files-list li span")]
+    assert len(notes) == 3 and all(" lines, confidence " in n for n in notes), notes  # an error would show instead
 
 
 def test_page_sends_big_files_through_the_upload_bucket(api: LocalApi, tmp_path: Path) -> None:

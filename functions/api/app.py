@@ -23,7 +23,8 @@ from ocr_core.export import FORMATS, export
 from ocr_core.image_io import decode_image
 
 ENGINE = OcrEngine()
-ENGINE.warm_up()
+if os.environ.get("OCR_WARM_UP", "1") != "0":  # 0: skip loading the models at import (e.g. to write the spec)
+    ENGINE.warm_up()
 
 app = make_resolver()
 # Answer before Lambda kills the function: stop reading this long before its timeout (the answer

@@ -190,7 +190,7 @@ def read_upload(key: str, prefix: str) -> bytes:
         raise ApiError(400, "bad_s3_key", f"s3_key must be a key POST /api/uploads returned to you (starting with {prefix!r})")
     bucket = os.environ.get("UPLOAD_BUCKET")
     if not bucket:
-        raise ApiError(400, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
+        raise ApiError(503, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
     try:
         obj = boto3.client("s3").get_object(Bucket=bucket, Key=key)
     except ClientError as err:

@@ -3,7 +3,7 @@
 Each handler module declares its routes with Powertools (`@app.post(path, summary=...,
 responses=..., openapi_extensions=...)`), using the schemas, bodies and error answers here;
 `openapi_spec()` merges every function's resolver into one document with Powertools'
-`OpenAPIMerge` (`python -m scripts.make_openapi` writes it to functions/web/openapi.json, which the
+`OpenAPIMerge` (`.venv/bin/python scripts/make_openapi.py` writes it to functions/web/openapi.json, which the
 web function serves at /api/docs; tests/test_packaging.py checks the file is what the code makes).
 Plain dicts only at import time: the OCR image imports this without pydantic.
 """

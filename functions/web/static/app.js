@@ -1,11 +1,13 @@
 // The page's logic, plain JavaScript (no build step). It calls the API of the origin it was served
-// from: one file -> POST /api/ocr, several -> POST /api/ocr/batch (10 per request), a file over the
+// from: one file -> POST /api/ocr, several -> POST /api/ocr/batch (10 per request, and no more
+// bytes than the body limit), a file over the
 // body limit -> POST /api/uploads, POST the file with the returned form fields to S3, then
 // POST /api/ocr {"s3_key"}.
 "use strict";
 
 const MAX_BODY_BYTES = 4400000; // the API's request body limit (functions: OCR_API_MAX_BODY_BYTES)
 const MAX_BATCH = 10; // images per /api/ocr/batch request
+const MULTIPART_SLACK = 64 * 1024; // room for the multipart headers of a batch body (as ocr_core/client.py)
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -66,6 +68,24 @@ async function readBatch(files, mode) {
   return body.results; // in request order; an entry with "error" failed alone
 }
 
+// Consecutive groups of entries, each at most MAX_BATCH files and (with the multipart headers) the body limit.
+function batches(entries) {
+  const out = [];
+  let chunk = [];
+  let bytes = 0;
+  for (const e of entries) {
+    if (chunk.length === MAX_BATCH || (chunk.length && bytes + e.file.size > MAX_BODY_BYTES - MULTIPART_SLACK)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(e);
+    bytes += e.file.size;
+  }
+  if (chunk.length) out.push(chunk);
+  return out;
+}
+
 function setStatus(text) {
   $("status").textContent = text;
 }
@@ -82,8 +102,7 @@ async function readAll() {
   if (entries.length === 1) {
     jobs.push(readOne(entries[0].file, mode).then((r) => { entries[0].result = r; }, (err) => { entries[0].error = err.message; }));
   } else {
-    for (let i = 0; i < small.length; i += MAX_BATCH) {
-      const chunk = small.slice(i, i + MAX_BATCH);
+    for (const chunk of batches(small)) {
       jobs.push(readBatch(chunk.map((e) => e.file), mode).then(
         (results) => results.forEach((r, k) => {
           if (r.error) chunk[k].error = `${r.error}: ${r.message}`;

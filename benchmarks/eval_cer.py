@@ -6,8 +6,13 @@ Sets: the dev-eval folders (`printed`, `handwritten`, `handwritten-warped`, `han
 and `htr-real-val`, the val split of ../shared/htr-real (real French lines; that split picks the
 handwriting model's checkpoints, so it is not a held-out test like dev-eval). Ours runs in the mode
 that fits the set (printed / handwritten) and in `auto`; Tesseract 5 runs with --psm 3 on pages and
---psm 7 on single lines (ours with layout `line` there, the same instruction), `-l eng` (plus `fra` on htr-real-val when installed). CER = edit distance /
-reference length after collapsing whitespace (ocr_core.metrics.cer).
+--psm 7 on single lines (ours with layout `line` there, the same instruction), `-l eng` (plus `fra`
+on htr-real-val when installed). CER = edit distance / reference length after collapsing whitespace
+(ocr_core.metrics.cer).
+
+`--runtimes onnx keras` (the default) scores ours under each runtime (onnx: the served ONNX export;
+keras: the Keras source model) and reports the CER difference in points: the export must not change
+accuracy. The per-file columns are the first runtime's.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from tqdm import tqdm
 
 from ocr_core.engine import OcrEngine
 from ocr_core.metrics import cer, wer
+from ocr_core.model_store import ModelStore
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEV_EVAL = SHARED / "dev-eval"
@@ -60,31 +66,44 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     p.add_argument("--limit", type=int, default=0, help="at most N images per set (quick runs)")
+    p.add_argument("--runtimes", nargs="+", default=["onnx", "keras"], choices=["onnx", "keras"],
+                   help="runtimes to score ours with; the first one is the per-file columns")
     p.add_argument("--out", type=Path, default=Path("benchmarks/reports/eval_cer.md"))
     a = p.parse_args(argv)
-    engine = OcrEngine(detector="opencv")
-    rows, summary = [], []
+    engines = {rt: OcrEngine(ModelStore(runtime=rt), detector="opencv") for rt in a.runtimes}
+    main_rt = a.runtimes[0]
+    engine = engines[main_rt]
+    rows, summary, parity = [], [], []
     for name in a.sets:
         mode, psm = SETS[name]
         files = samples(name)
         files = files[: a.limit] if a.limit else files
         lang = _tesseract_lang(name)
-        scores: dict[str, list[float]] = {"ours": [], "auto": [], "tesseract": [], "ours_wer": [], "tess_wer": []}
+        scores: dict[str, list[float]] = {"tesseract": [], "ours_wer": [], "tess_wer": []}
         for f, truth in tqdm(files, desc=name, unit="image", file=sys.stderr):
             data = f.read_bytes()
             layout = "line" if psm == 7 else "auto"  # line sets: a line crop, as Tesseract's --psm 7 is told
-            ours = engine.read(data, mode=mode, layout=layout).text
-            auto = engine.read(data, mode="auto", layout=layout).text
+            texts = {}
+            for rt, eng in engines.items():
+                texts[rt] = eng.read(data, mode=mode, layout=layout).text
+                scores.setdefault(f"ours:{rt}", []).append(cer(truth, texts[rt]))
+                scores.setdefault(f"auto:{rt}", []).append(cer(truth, eng.read(data, mode="auto", layout=layout).text))
+            ours = texts[main_rt]
             tess = tesseract_text(f, psm, lang)
-            c = (cer(truth, ours), cer(truth, auto), cer(truth, tess))
-            for k, v in zip(("ours", "auto", "tesseract"), c):
-                scores[k].append(v)
+            scores["tesseract"].append(cer(truth, tess))
             scores["ours_wer"].append(wer(truth, ours))
             scores["tess_wer"].append(wer(truth, tess))
-            rows.append(f"| {name} | {f.parent.name}/{f.name} | {c[0]:.3f} | {c[1]:.3f} | {c[2]:.3f} | `{' '.join(ours.split())[:70]}` |")
+            rows.append(f"| {name} | {f.parent.name}/{f.name} | {scores[f'ours:{main_rt}'][-1]:.3f} | "
+                        f"{scores[f'auto:{main_rt}'][-1]:.3f} | {scores['tesseract'][-1]:.3f} | `{' '.join(ours.split())[:70]}` |")
         means = {k: float(np.mean(v)) for k, v in scores.items()}
-        summary.append(f"| {name} | {len(files)} | {mode} | **{means['ours']:.2%}** | {means['auto']:.2%} | "
+        summary.append(f"| {name} | {len(files)} | {mode} | **{means[f'ours:{main_rt}']:.2%}** | {means[f'auto:{main_rt}']:.2%} | "
                        f"{means['tesseract']:.2%} ({lang}) | {means['ours_wer']:.2%} | {means['tess_wer']:.2%} |")
+        if len(a.runtimes) > 1:
+            other = a.runtimes[1]
+            d, d_auto = (100 * (means[f"{k}:{main_rt}"] - means[f"{k}:{other}"]) for k in ("ours", "auto"))
+            parity.append(f"| {name} | {means[f'ours:{main_rt}']:.2%} | {means[f'ours:{other}']:.2%} | {d:+.2f} | "
+                          f"{means[f'auto:{main_rt}']:.2%} | {means[f'auto:{other}']:.2%} | {d_auto:+.2f} | "
+                          f"{'yes' if max(abs(d), abs(d_auto)) <= 0.2 else '**no**'} |")
     versions = engine.model_versions()
     report = "\n".join([
         f"# CER on ../shared/dev-eval ({dt.date.today()})", "",
@@ -93,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         f"lexicon correction {'on' if engine.lexicon else 'off'}; Tesseract 5 (its language per set in the table).", "",
         "| set | images | our mode | ours CER | ours (auto) CER | Tesseract CER | ours WER | Tesseract WER |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |", *summary, "",
+        *([f"Ours above: the {main_rt} runtime. Runtime parity, {a.runtimes[0]} vs {a.runtimes[1]} (difference in "
+           "CER points; target: within 0.2):", "",
+           f"| set | {a.runtimes[0]} | {a.runtimes[1]} | diff | auto {a.runtimes[0]} | auto {a.runtimes[1]} | diff | within 0.2 |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |", *parity, ""] if parity else []),
         "| set | file | ours | auto | Tesseract | our text |", "| --- | --- | --- | --- | --- | --- |", *rows, "",
     ])
     print(report)

@@ -34,6 +34,8 @@ MODES = ("printed", "handwritten", "auto")
 AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be ...
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
+AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is all one kind
+AUTO_KINDS = ("printed", "handwritten")
 ENGINES = ("crnn", "tesseract", "kerasocr")
 LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
 RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
@@ -146,17 +148,54 @@ class OcrEngine:
                          self.detector.name, timings)
 
     def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
-        kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
-        readings = self._read_lines([r.crop for r in regions], kinds, deadline)
+        crops = [r.crop for r in regions]
+        if mode == "auto":
+            kinds, readings = self._auto_readings(crops, deadline)
+        else:
+            kinds = [mode] * len(crops)
+            readings = {mode: dict(enumerate(self._read_lines(crops, [mode], deadline)[mode]))}
         lines = []
         for i, region in enumerate(regions):
-            kind = kinds[0] if len(kinds) == 1 else _auto_kind(readings["printed"][i], readings["handwritten"][i])
-            r = readings[kind][i]
+            r = readings[kinds[i]][i]
             if not r.text.strip():
                 continue
             words = [Word(w.text, w.confidence, region.crop_x_to_box(w.x0, w.x1)) for w in r.words]
-            lines.append(Line(r.text, r.confidence, region.box, words, kind))
+            lines.append(Line(r.text, r.confidence, region.box, words, kinds[i]))
         return lines
+
+    def _auto_readings(self, crops: list[np.ndarray], deadline: float | None) -> tuple[list[str], dict[str, dict[int, LineReading]]]:
+        """auto: each line's kind, and the readings by kind and line index.
+
+        Both models read a sample of AUTO_SAMPLE lines spread over the page. When every sampled
+        line goes to one kind, the page is taken to be that kind and the rest is read by that model
+        alone, except lines it is unsure of (confidence under AUTO_PRINTED_SURE), which the other
+        model reads too and `_auto_kind` decides. A mixed sample: both models read every line.
+        """
+        n = len(crops)
+        readings: dict[str, dict[int, LineReading]] = {k: {} for k in AUTO_KINDS}
+
+        def read(which: list[int], kinds: list[str]) -> None:
+            got = self._read_lines([crops[i] for i in which], kinds, deadline)
+            for k in kinds:
+                readings[k].update(zip(which, got[k]))
+
+        sample = sorted({int(i) for i in np.linspace(0, n - 1, min(n, AUTO_SAMPLE)).round()}) if n else []
+        read(sample, list(AUTO_KINDS))
+        chosen = {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in sample}
+        rest = [i for i in range(n) if i not in chosen]
+        page_kinds = set(chosen.values())
+        if len(page_kinds) == 1:  # one kind: its model reads the rest; doubtful lines get both
+            kind = page_kinds.pop()
+            other = AUTO_KINDS[1 - AUTO_KINDS.index(kind)]
+            read(rest, [kind])
+            doubtful = [i for i in rest if _score(readings[kind][i]) < AUTO_PRINTED_SURE]
+            read(doubtful, [other])
+            chosen |= {i: kind for i in rest}
+            chosen |= {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in doubtful}
+        else:  # mixed: line by line
+            read(rest, list(AUTO_KINDS))
+            chosen |= {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in rest}
+        return [chosen[i] for i in range(n)], readings
 
     def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None) -> dict[str, list[LineReading]]:
         """Every crop read by each model, in chunks of similar width, checking the deadline before

@@ -10,7 +10,6 @@ never touched, so codes and amounts survive.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +25,11 @@ class Lexicon:
     def __init__(self, words: list[str]) -> None:
         self.words = words
         self.vocab = set(words)
+        # Levenshtein distance >= length difference: a query is compared only with words of a length
+        # within its limit, in the list's own order (so ties among candidates break as before)
+        self._lengths: np.ndarray | None = None  # built on first use: start-up stays cheap
+        self._choices: dict[tuple[int, int], list[str]] = {}
+        self._candidates: dict[str, list[str]] = {}  # a page repeats its words
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -33,37 +37,61 @@ class Lexicon:
         return cls([w for w in path.read_text(encoding="utf-8").split() if w])
 
     def candidates(self, word: str) -> list[str]:
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
+        if word not in self._candidates:
+            from rapidfuzz import process
+            from rapidfuzz.distance import Levenshtein
 
-        limit = 1 if len(word) <= 4 else 2
-        hits = process.extract(word, self.words, scorer=Levenshtein.distance, score_cutoff=limit, limit=MAX_CANDIDATES)
-        return [h[0] for h in hits]
+            limit = 1 if len(word) <= 4 else 2
+            key = (len(word), limit)
+            if key not in self._choices:
+                if self._lengths is None:
+                    self._lengths = np.fromiter(map(len, self.words), np.int32, len(self.words))
+                near = np.abs(self._lengths - len(word)) <= limit
+                self._choices[key] = [self.words[i] for i in np.flatnonzero(near)]
+            hits = process.extract(word, self._choices[key], scorer=Levenshtein.distance, score_cutoff=limit,
+                                   limit=MAX_CANDIDATES)
+            if len(self._candidates) > 50_000:  # bounded: a long-lived Lambda container reads many pages
+                self._candidates.clear()
+            self._candidates[word] = [h[0] for h in hits]
+        return self._candidates[word]
 
 
 def ctc_log_prob(probs: np.ndarray, label: list[int]) -> float:
     """log P(label | probs) summed over all CTC alignments (blank = last class)."""
+    return float(ctc_log_probs(probs, [label])[0])
+
+
+def ctc_log_probs(probs: np.ndarray, labels: list[list[int]]) -> np.ndarray:
+    """log P(label | probs) for several labels at once (one forward pass over time for all of them).
+
+    Each label's blank-extended sequence is padded with blanks to the longest; the forward variables
+    only flow towards later positions, so padding never changes a label's own positions.
+    """
     blank = probs.shape[1] - 1
-    ext = [blank]
-    for k in label:
-        ext += [k, blank]
-    s_len, t_len = len(ext), probs.shape[0]
+    t_len = probs.shape[0]
     if t_len == 0:
-        return -math.inf
+        return np.full(len(labels), -np.inf)
+    exts = [[blank] + [x for k in label for x in (k, blank)] for label in labels]
+    lengths = np.array([len(e) for e in exts])
+    s_len = int(lengths.max())
+    ext = np.full((len(exts), s_len), blank)
+    for i, e in enumerate(exts):
+        ext[i, : len(e)] = e
     logp = np.log(np.maximum(probs, 1e-12))
-    alpha = np.full(s_len, -np.inf)
-    alpha[0] = logp[0, ext[0]]
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, 0] = logp[0, ext[:, 0]]
     if s_len > 1:
-        alpha[1] = logp[0, ext[1]]
-    ext_arr = np.array(ext)
-    skip = np.zeros(s_len, bool)
-    skip[2:] = (ext_arr[2:] != blank) & (ext_arr[2:] != ext_arr[:-2])
+        alpha[:, 1] = logp[0, ext[:, 1]]
+    skip = np.zeros(ext.shape, bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    minus_inf = np.full((len(exts), 2), -np.inf)
     for t in range(1, t_len):
-        prev1 = np.concatenate(([-np.inf], alpha[:-1]))
-        prev2 = np.concatenate(([-np.inf, -np.inf], alpha[:-2]))
-        prev2 = np.where(skip, prev2, -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + logp[t, ext_arr]
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if s_len > 1 else alpha[-1])
+        prev1 = np.concatenate((minus_inf[:, :1], alpha[:, :-1]), axis=1)
+        prev2 = np.where(skip, np.concatenate((minus_inf, alpha[:, :-2]), axis=1), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + logp[t, ext]
+    rows = np.arange(len(exts))
+    last = alpha[rows, lengths - 1]
+    return np.where(lengths > 1, np.logaddexp(last, alpha[rows, np.maximum(lengths - 2, 0)]), last)
 
 
 def _match_case(template: str, word: str) -> str:
@@ -92,13 +120,10 @@ def correct_line(text: str, char_steps: list[int], probs: np.ndarray, alphabet: 
         t0 = char_steps[c0 - 1] + 1 if c0 > 0 else 0
         t1 = char_steps[c1] if c1 < len(char_steps) else probs.shape[0]
         window = probs[t0:t1]
-        base = ctc_log_prob(window, [index[c] for c in core])
+        cands = [c for c in (_match_case(core, w) for w in lexicon.candidates(core.lower())) if all(ch in index for ch in c)]
+        base, *scores = ctc_log_probs(window, [[index[c] for c in word] for word in [core, *cands]])
         best, best_score = core, base
-        for cand in lexicon.candidates(core.lower()):
-            cand = _match_case(core, cand)
-            if any(c not in index for c in cand):
-                continue
-            score = ctc_log_prob(window, [index[c] for c in cand])
+        for cand, score in zip(cands, scores):
             if score > base - MARGIN and (best == core or score > best_score):
                 best, best_score = cand, score
         out.append(token[:lead] + best + token[lead + len(core):])

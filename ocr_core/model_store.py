@@ -11,7 +11,10 @@ Two layouts, chosen explicitly:
   model baked into the image (the flat store) is used instead and `status()` says why.
 
 The manifest's sha256, alphabet and input shape are verified before a model is used, and each
-model is loaded once per process (Lambda containers reuse it across invocations).
+model is loaded once per process (Lambda containers reuse it across invocations). A model folder
+holds `model.keras` (manifest `file`, `sha256`) and, once exported (`python -m training.export`),
+`model.onnx` (manifest `runtimes.onnx.file`, `.sha256`); which one is loaded is the runtime's
+choice (`ocr_core/runtime.py`, `OCR_RUNTIME`), and only that file is downloaded and checked.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from ocr_core.alphabet import ALPHABET
 from ocr_core.errors import ModelError
 from ocr_core.preprocess import LINE_HEIGHT
+from ocr_core.runtime import RUNTIME_ENV, RUNTIMES, LineModel, open_line_model
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 PACKAGED_MODELS = Path(__file__).resolve().parent / "models"  # where a wheel install carries them (pyproject)
@@ -43,7 +47,8 @@ class LoadedModel:
     name: str
     manifest: dict[str, Any]
     path: Path  # local folder holding manifest.json and the model file
-    model: Any  # keras.Model
+    model: LineModel  # the network under the chosen runtime
+    runtime: str = "keras"  # "onnx" | "keras"
 
     @property
     def version(self) -> str:
@@ -67,8 +72,32 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_manifest(manifest: dict[str, Any], model_file: Path) -> None:
-    """Raise ModelError unless the model file and manifest match what the engine expects."""
+def runtime_file(manifest: dict[str, Any], runtime: str) -> tuple[str, str]:
+    """(file name, sha256) of a runtime's model file as the manifest records it."""
+    if runtime == "keras":
+        return Path(manifest.get("file", "model.keras")).name, str(manifest.get("sha256", ""))
+    entry = manifest.get("runtimes", {}).get(runtime)
+    if not entry:
+        raise ModelError(f"model {manifest.get('name', '?')}@{manifest.get('version', '?')} has no {runtime} export "
+                         f"(run `python -m training.export <model folder>`, or set {RUNTIME_ENV}=keras)")
+    return Path(entry["file"]).name, str(entry.get("sha256", ""))
+
+
+def choose_runtime(manifest: dict[str, Any], wanted: str | None = None) -> str:
+    """The runtime asked for (argument, else OCR_RUNTIME), else onnx when the model has an ONNX export, else keras."""
+    wanted = wanted or os.environ.get(RUNTIME_ENV) or ""
+    if wanted:
+        if wanted not in RUNTIMES:
+            raise ModelError(f"{RUNTIME_ENV}={wanted!r}: the runtimes are {', '.join(RUNTIMES)}")
+        return wanted
+    return "onnx" if "onnx" in manifest.get("runtimes", {}) else "keras"
+
+
+def check_manifest(manifest: dict[str, Any], model_file: Path, sha256: str | None = None) -> None:
+    """Raise ModelError unless the model file and manifest match what the engine expects.
+
+    `sha256`: the digest the file must have (default: the manifest's, i.e. model.keras's).
+    """
     missing = [k for k in ("version", "alphabet", "input_shape", "sha256", "file") if k not in manifest]
     if missing:
         raise ModelError(f"model manifest {model_file.parent / 'manifest.json'} lacks {', '.join(missing)}")
@@ -78,9 +107,10 @@ def check_manifest(manifest: dict[str, Any], model_file: Path) -> None:
         raise ModelError(f"model {model_file} has characters outside the engine's alphabet")
     if not model_file.exists():
         raise ModelError(f"model file {model_file} is missing")
+    expected = sha256 if sha256 is not None else str(manifest["sha256"])
     actual = sha256_of(model_file)
-    if actual != manifest["sha256"]:
-        raise ModelError(f"model file {model_file} is corrupt: sha256 {actual[:12]}… != manifest {manifest['sha256'][:12]}…")
+    if actual != expected:
+        raise ModelError(f"model file {model_file} is corrupt: sha256 {actual[:12]}… != manifest {expected[:12]}…")
 
 
 # ---------------------------------------------------------------- URIs: a local path or s3://bucket/key
@@ -146,7 +176,8 @@ class ModelStore:
     """Resolves model names under a flat root, or through the registry with the flat root as fallback."""
 
     def __init__(self, root: str | Path | None = None, *, model_uri: str | None = None,
-                 versions: dict[str, str] | None = None) -> None:
+                 versions: dict[str, str] | None = None, runtime: str | None = None) -> None:
+        self.runtime = runtime  # None: OCR_RUNTIME, else per model (onnx when exported)
         self.root = str(root or os.environ.get("OCR_MODEL_DIR") or default_model_dir())
         # the registry is opt-in: an explicit argument, or MODEL_URI when no flat root was passed
         self.model_uri = model_uri if model_uri is not None else (None if root else os.environ.get("MODEL_URI") or None)
@@ -181,12 +212,15 @@ class ModelStore:
             if name not in self._cache:
                 folder = self.local_dir(name)
                 manifest = self.manifest(name)
-                model_file = folder / manifest.get("file", "model.keras")
-                check_manifest(manifest, model_file)
-                import keras  # heavy import, only when a model is really needed
-
-                model = keras.models.load_model(model_file, compile=False)
-                self._cache[name] = LoadedModel(name, manifest, folder, model)
+                runtime = choose_runtime(manifest, self.runtime)
+                file_name, sha256 = runtime_file(manifest, runtime)
+                check_manifest(manifest, folder / file_name, sha256)
+                try:
+                    model = open_line_model(runtime, folder / file_name)
+                except ImportError as exc:  # e.g. keras asked for in the lean image, which has no TensorFlow
+                    raise ModelError(f"the {runtime} runtime is not installed here ({exc}); "
+                                     f"use {RUNTIME_ENV}=onnx or install requirements/keras.txt") from exc
+                self._cache[name] = LoadedModel(name, manifest, folder, model, runtime)
             return self._cache[name]
 
     def status(self) -> dict[str, dict[str, Any]]:
@@ -220,7 +254,10 @@ class ModelStore:
         try:
             fetch_uri(join_uri(base, "manifest.json"), target / "manifest.json")
             manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-            file_name = Path(manifest.get("file", "model.keras")).name
+            if "alphabet" in manifest:  # a model (the lexicon is a plain file)
+                file_name, _ = runtime_file(manifest, choose_runtime(manifest, self.runtime))
+            else:
+                file_name = Path(manifest.get("file", "model.keras")).name
             fetch_uri(join_uri(base, file_name), target / file_name)
         except Exception as exc:  # botocore errors carry no user-facing message worth leaking
             raise ModelError(f"cannot fetch model '{name}' from {base}: {exc}") from exc
@@ -267,10 +304,12 @@ class ModelStore:
             target = cache_root() / bucket / key
             fetch_uri(join_uri(base, "manifest.json"), target / "manifest.json")
             manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-            model_file = target / Path(manifest.get("file", "model.keras")).name
-            if not (model_file.exists() and sha256_of(model_file) == manifest.get("sha256")):
+            file_name, sha256 = runtime_file(manifest, choose_runtime(manifest, self.runtime))
+            model_file = target / file_name
+            if not (model_file.exists() and sha256_of(model_file) == sha256):
                 fetch_uri(join_uri(base, model_file.name), model_file)
         if str(manifest.get("version")) != version:
             raise ModelError(f"registry {base} holds manifest version {manifest.get('version')!r}, not {version!r}")
-        check_manifest(manifest, target / Path(manifest.get("file", "model.keras")).name)
+        file_name, sha256 = runtime_file(manifest, choose_runtime(manifest, self.runtime))
+        check_manifest(manifest, target / file_name, sha256)
         return target, version, base

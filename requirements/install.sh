@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install requirement sets, always under the one constraints file.
-#   bash requirements/install.sh PIP runtime|dev [kerasocr]
-# `dev` includes `kerasocr`; the Lambda image installs `runtime` (add `kerasocr` to offer keras-ocr).
+#   bash requirements/install.sh PIP runtime|dev [keras] [kerasocr]
+# `runtime` is the serving set (no TensorFlow); `keras` adds TensorFlow/Keras/tf2onnx (training,
+# exports, OCR_RUNTIME=keras); `dev` includes both and `kerasocr`; `kerasocr` brings `keras` along.
 # kerasocr.txt goes in with --no-deps, after the others (why: see the comments in that file).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pip=$1
 shift
-[ $# -gt 0 ] || { echo "usage: $0 PIP runtime|dev [kerasocr]" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 PIP runtime|dev [keras] [kerasocr]" >&2; exit 2; }
 kerasocr=0
 for set in "$@"; do
   case $set in
@@ -17,5 +18,6 @@ for set in "$@"; do
   esac
 done
 if [ "$kerasocr" = 1 ]; then
+  "$pip" install -q -c "$here/constraints.txt" -r "$here/keras.txt"  # keras-ocr runs on TensorFlow
   "$pip" install -q --no-deps -c "$here/constraints.txt" -r "$here/kerasocr.txt"
 fi

@@ -36,3 +36,24 @@ def test_beam_agrees_with_greedy_on_confident_input() -> None:
 
 def test_empty_input_gives_empty_text() -> None:
     assert greedy_decode(np.zeros((0, 3)), ALPHA).text == ""
+
+
+def test_ctc_log_probs_of_several_labels_equal_the_sum_over_all_alignments() -> None:
+    """The batched forward pass (lexicon scoring) against brute force: every path of a tiny input."""
+    import itertools
+
+    from ocr_core.lexicon import ctc_log_prob, ctc_log_probs
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(4), size=5)  # 5 steps, classes 0..2 + blank 3
+    labels = [[0], [0, 0], [1, 2], [2, 1, 0], [0, 1, 0, 1, 2]]  # different lengths share one pass
+    totals = {tuple(label): 0.0 for label in labels}
+    for path in itertools.product(range(4), repeat=5):
+        collapsed = tuple(k for i, k in enumerate(path) if k != 3 and (i == 0 or path[i - 1] != k))
+        if collapsed in totals:
+            totals[collapsed] += float(np.prod(probs[np.arange(5), path]))
+    got = ctc_log_probs(probs, labels)
+    for label, value in zip(labels, got):
+        expected = np.log(totals[tuple(label)]) if totals[tuple(label)] else -np.inf
+        assert np.isclose(value, expected) or value == expected == -np.inf, (label, value, expected)
+        assert np.isclose(ctc_log_prob(probs, label), value) or value == -np.inf

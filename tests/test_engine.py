@@ -190,3 +190,29 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
         assert line.mode == kind_of[nearest], (line.text, line.mode, nearest)
     assert result.mode_used == "mixed"
     assert cer(truth, result.text) < 0.12, result.text
+
+
+def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:
+    """A one-kind page: both models read only the sample (and doubtful lines); the text is printed mode's."""
+    from ocr_core.engine import AUTO_SAMPLE
+
+    lines = [f"{t} Line {i} of the quarterly report." for i in range(4) for t in PARAGRAPH]  # 12 lines
+    data = png_bytes(render(lines, "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 30))
+    hand = engine.recognizer("handwritten")
+    read_by_hand: list[int] = []
+    original = hand.read_lines
+
+    def counting(crops, *args, **kwargs):  # the real model, counted
+        read_by_hand.append(len(crops))
+        return original(crops, *args, **kwargs)
+
+    hand.read_lines = counting  # type: ignore[method-assign]
+    try:
+        auto = engine.read(data, mode="auto")
+    finally:
+        del hand.read_lines
+    printed = engine.read(data, mode="printed")
+    assert auto.mode_used == "printed" and auto.text == printed.text
+    assert cer("\n".join(lines), auto.text) < 0.05, auto.text
+    doubtful = sum(ln.confidence < 0.8 for ln in printed.pages[0].lines)
+    assert len(printed.pages[0].lines) >= 12 and sum(read_by_hand) <= AUTO_SAMPLE + doubtful < 12, read_by_hand

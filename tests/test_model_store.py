@@ -22,17 +22,18 @@ def test_shipped_models_load_and_match_their_manifests() -> None:
     store = ModelStore()
     for name in ("printed", "handwritten"):
         loaded = store.load(name)
-        assert loaded.model.output_shape[-1] == len(loaded.alphabet) + 1
+        assert loaded.model.num_classes == len(loaded.alphabet) + 1
         assert store.load(name) is loaded  # cached: loaded once per process
 
 
-def test_corrupted_model_file_is_refused(store_copy: Path) -> None:
-    model = store_copy / "printed" / "model.keras"
+@pytest.mark.parametrize("runtime, file", [("onnx", "model.onnx"), ("keras", "model.keras")])
+def test_corrupted_model_file_is_refused(store_copy: Path, runtime: str, file: str) -> None:
+    model = store_copy / "printed" / file
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="sha256"):
-        ModelStore(store_copy).load("printed")
+        ModelStore(store_copy, runtime=runtime).load("printed")
 
 
 def test_manifest_without_alphabet_is_refused(store_copy: Path) -> None:

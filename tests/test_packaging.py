@@ -53,7 +53,9 @@ def test_engine_image_installs_the_pinned_runtime_set() -> None:
     install = (REPO / "requirements" / "install.sh").read_text()
     assert all("-c \"$here/constraints.txt\"" in line for line in install.splitlines() if "install -q" in line)
     runtime = (REPO / "requirements" / "runtime.txt").read_text()
-    assert "tensorflow-cpu" in runtime and not re.search(r"^(tensorflow|opencv-python|tf-keras)\s*$", runtime, re.M)
+    assert re.search(r"^onnxruntime\b", runtime, re.M)  # the serving runtime, and no TensorFlow in the serving set
+    assert not re.search(r"^(tensorflow|tensorflow-cpu|keras|opencv-python|tf-keras)\s*$", runtime, re.M)
+    assert re.search(r"^tensorflow-cpu\b", (REPO / "requirements" / "keras.txt").read_text(), re.M)
 
 
 def pins(path: Path) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsy
                       promote=True, checkpoint_uri=f"s3://{BUCKET}/checkpoints/tiny-1")
     train(cfg)
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
-    for key in ("model.keras", "manifest.json", "reports/curves.png", "reports/test.json"):
+    for key in ("model.keras", "model.onnx", "manifest.json", "reports/curves.png", "reports/test.json"):
         assert f"models/handwritten/tiny-1/{key}" in keys
     assert {"checkpoints/tiny-1/state.json", "checkpoints/tiny-1/last.keras"} <= keys
     png = s3.get_object(Bucket=BUCKET, Key="models/handwritten/tiny-1/reports/curves.png")["Body"].read()
@@ -123,7 +123,7 @@ def test_corrupt_upload_is_refused_and_the_baked_model_is_served(s3, tmp_path: P
     registry.publish(_baked_copy(tmp_path, "bad-2"), ROOT)
     assert registry.promote(ROOT, "handwritten", "ok-1", eval_samples=8)["promoted"]  # as good as the baked model
     registry.promote(ROOT, "handwritten", "bad-2", force=True)
-    key = "models/handwritten/bad-2/model.keras"
+    key = "models/handwritten/bad-2/model.onnx"  # the file the functions serve
     data = bytearray(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
     data[len(data) // 2] ^= 0xFF
     s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(data))

@@ -35,6 +35,7 @@ def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> No
     assert train(cfg) == out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == "test-1" and manifest["alphabet"] == ALPHABET
+    assert manifest["runtimes"]["onnx"]["parity"]["lines"] > 0 and (out / "model.onnx").exists()  # exported, parity-gated
     assert manifest["training"]["steps"] == 2 and "cer" in manifest["metrics"]["val_synthetic"]
     (tmp_path / "printed").symlink_to(ModelStore().local_dir("printed"))  # beside the new model
     engine = OcrEngine(ModelStore(tmp_path), detector="opencv")

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ocr_core.model_store import check_manifest, default_model_dir
+from ocr_core.model_store import check_manifest, default_model_dir, runtime_file
 from training import storage
 
 LATEST_FILE = "latest.json"
@@ -58,7 +58,12 @@ def latest(root: str, kind: str) -> dict[str, Any] | None:
 
 
 def publish(export_dir: Path, root: str) -> dict[str, Any]:
-    """Upload an export folder (model, reports/, then manifest.json) as `<root>/<kind>/<version>/`."""
+    """Upload an export folder (model.keras, model.onnx, reports/, then manifest.json) as `<root>/<kind>/<version>/`.
+
+    A folder without a current ONNX export is exported first (parity-gated); a failed gate refuses the publish.
+    """
+    from training.export import ExportError, export_onnx, has_current_onnx
+
     manifest = json.loads((export_dir / "manifest.json").read_text(encoding="utf-8"))
     model_name = Path(manifest.get("file", "model.keras")).name
     check_manifest(manifest, export_dir / model_name)  # never publish what the services would refuse
@@ -66,7 +71,16 @@ def publish(export_dir: Path, root: str) -> dict[str, Any]:
     dest = version_uri(root, kind, version)
     if storage.exists(storage.join_uri(dest, "manifest.json")):
         raise RegistryError(f"{kind}/{version} is already published under {root}; versions are immutable")
+    if not has_current_onnx(export_dir):  # the services run the ONNX copy: export (parity-gated) before publishing
+        try:
+            export_onnx(export_dir)
+        except ExportError as exc:
+            raise RegistryError(f"{export_dir} not published: {exc}") from exc
+        manifest = json.loads((export_dir / "manifest.json").read_text(encoding="utf-8"))
+    onnx_name, onnx_sha256 = runtime_file(manifest, "onnx")
+    check_manifest(manifest, export_dir / onnx_name, onnx_sha256)
     storage.put_file(export_dir / model_name, storage.join_uri(dest, model_name))
+    storage.put_file(export_dir / onnx_name, storage.join_uri(dest, onnx_name))
     reports = export_dir / "reports"
     for path in sorted(reports.rglob("*")) if reports.is_dir() else []:
         if path.is_file():
@@ -220,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     root_help = "registry root: s3://bucket/prefix or a folder (default: $MODEL_URI)"
     sub = p.add_subparsers(dest="cmd", required=True)
     ls = sub.add_parser("list", help="published versions and which is latest")
-    pub = sub.add_parser("publish", help="upload an export folder (model.keras + manifest.json [+ reports/])")
+    pub = sub.add_parser("publish", help="upload an export folder (model.keras + model.onnx + manifest.json [+ reports/])")
     pub.add_argument("export_dir", type=Path)
     pro = sub.add_parser("promote", help="move latest to a version if it beats the current one (the first: the baked model)")
     rb = sub.add_parser("rollback", help="move latest back to the previously promoted version")

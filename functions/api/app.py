@@ -1,7 +1,7 @@
-"""OCR routes: POST /api/ocr, /api/ocr/handwritten, /api/ocr/batch (container image with TensorFlow).
+"""OCR routes: POST /api/ocr, /api/ocr/handwritten, /api/ocr/batch (container image: numpy, OpenCV, onnxruntime).
 
 Thin by design: `inputs` parses the request, `ocr_core` reads the image, this module shapes the
-JSON. The engine (models, graphs) loads once per container, at init, outside the handler.
+JSON. The engine (models, ONNX sessions) loads once per container, at init, outside the handler.
 """
 
 from __future__ import annotations

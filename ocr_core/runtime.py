@@ -1,0 +1,101 @@
+"""Run a CRNN's forward pass behind one protocol, with the runtime chosen by name.
+
+    (N, 32, W, 1) float32 lines -> (N, W/4, classes) probabilities
+
+- `onnx`: the exported `model.onnx` under onnxruntime, the serving default: about 0.2 s to
+  import and open, no TensorFlow (docs/lean-runtime.md has the measurements behind the choice);
+- `keras`: `model.keras` under TensorFlow, the source of truth (training, parity checks, and
+  `OCR_RUNTIME=keras` for anyone who wants the original graph).
+
+`OCR_RUNTIME` picks one; unset, a model is served with onnx when its manifest lists an ONNX export,
+else with keras. `OCR_THREADS` sets the threads one forward pass uses (default: every CPU this
+process may run on).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ocr_core.preprocess import LINE_HEIGHT
+
+RUNTIME_ENV = "OCR_RUNTIME"
+RUNTIMES = ("onnx", "keras")
+DEFAULT_ONNX_FILE = "model.onnx"
+
+
+class LineModel(Protocol):
+    """A loaded recognizer network: what `recognize.py` needs from any runtime."""
+
+    runtime: str
+    num_classes: int
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 32, W, 1) float32 -> (N, W/4, num_classes) float32 probabilities."""
+        ...
+
+
+def cpu_threads() -> int:
+    """Threads for one forward pass: OCR_THREADS, else the CPUs this process may use (Lambda: its vCPUs)."""
+    if os.environ.get("OCR_THREADS"):
+        return max(1, int(os.environ["OCR_THREADS"]))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxLineModel:
+    """onnxruntime on the CPU: intra-op threads over all cores (not spinning), one inter-op thread (the graph is a chain)."""
+
+    runtime = "onnx"
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # warnings about unused initializers are noise here
+        # idle threads sleep instead of spinning: spinning burnt 0.35 s of CPU per dense page (0.98 vs
+        # 0.63 s for the same work) and slows everything when the cores are shared (Lambda below 2 vCPUs)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        self.num_classes = int(self._session.get_outputs()[0].shape[-1])
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+
+
+class KerasLineModel:
+    """TensorFlow/Keras: one traced graph for every batch shape (no retracing per line width)."""
+
+    runtime = "keras"
+
+    def __init__(self, path: Path) -> None:
+        import keras  # heavy: only when this runtime is chosen
+        import tensorflow as tf
+
+        self.model = keras.models.load_model(path, compile=False)
+        model = self.model
+        self._predict = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32)],
+            reduce_retracing=True,
+        )
+        self.num_classes = int(model.output_shape[-1])
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return self._predict(batch).numpy()
+
+
+def open_line_model(runtime: str, path: Path) -> LineModel:
+    if runtime == "onnx":
+        return OnnxLineModel(path)
+    if runtime == "keras":
+        return KerasLineModel(path)
+    raise ValueError(f"unknown runtime {runtime!r}: one of {', '.join(RUNTIMES)}")

@@ -30,7 +30,7 @@ from typing import Any
 
 from ocr_core.alphabet import ALPHABET
 from ocr_core.errors import ModelError
-from ocr_core.preprocess import LINE_HEIGHT
+from ocr_core.preprocess import LINE_HEIGHT, PREPROCESS_STEPS
 from ocr_core.runtime import RUNTIME_ENV, RUNTIMES, LineModel, open_line_model
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -105,6 +105,9 @@ def check_manifest(manifest: dict[str, Any], model_file: Path, sha256: str | Non
         raise ModelError(f"model {model_file} expects input {manifest['input_shape']}, engine feeds {LINE_HEIGHT}-px lines")
     if not set(manifest["alphabet"]) <= set(ALPHABET) | {""}:
         raise ModelError(f"model {model_file} has characters outside the engine's alphabet")
+    steps = manifest.get("preprocess", [])
+    if not isinstance(steps, list) or not set(steps) <= set(PREPROCESS_STEPS):
+        raise ModelError(f"model {model_file} asks for preprocessing {steps!r}; this engine knows {list(PREPROCESS_STEPS)}")
     if not model_file.exists():
         raise ModelError(f"model file {model_file} is missing")
     expected = sha256 if sha256 is not None else str(manifest["sha256"])

@@ -2,7 +2,7 @@
 
 Training and inference both call `prepare_line` and `pad_batch`, so a model always sees at
 serving time exactly the kind of input it was trained on. A model whose manifest says
-`"preprocess": "isolate"` (the handwriting model) also gets `isolate_line` first: real line crops
+`"preprocess": ["isolate"]` (the handwriting model) also gets `isolate_line` first: real line crops
 carry bits of the neighbouring lines' ascenders and descenders, which would otherwise waste most of
 the 32 px of input height and be read as stray characters.
 """

@@ -228,7 +228,7 @@ def train(cfg: TrainConfig) -> Path:
             tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
         except RuntimeError:  # TensorFlow already ran in this process (tests): its pools are fixed
             print(f"note: TensorFlow is already initialized; --threads {cfg.threads} not applied")
-    from training.model import build_crnn, transfer_weights
+    from training.model import arch_of, build_crnn, transfer_weights
 
     if not cfg.checkpoint_uri and storage.is_s3(cfg.out) and os.environ.get("AWS_BATCH_JOB_ID"):
         # a Batch job keeps its id across retries (Spot reclaims), so this prefix is where it resumes from
@@ -245,6 +245,9 @@ def train(cfg: TrainConfig) -> Path:
     if resume and state_path.exists():
         state = json.loads(state_path.read_text())
         model = keras.models.load_model(ckpt_dir / "last.keras")
+        cfg.arch = arch_of(model)  # the checkpoint decides; the preprocessing must be the one it trained with
+        if state.get("preprocess", cfg.preprocess) != cfg.preprocess:
+            raise SystemExit(f"{ckpt_dir} was trained with --preprocess '{state['preprocess']}': resume with it")
         print(f"resumed at epoch {state['epoch']} (best val CER {state['best_cer']:.4f})")
     else:
         model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn", arch=cfg.arch)
@@ -254,6 +257,7 @@ def train(cfg: TrainConfig) -> Path:
                 init = str(storage.fetch_uri(init, ckpt_dir / "init-from.keras"))
             copied = transfer_weights(keras.models.load_model(init, compile=False), model)
             print(f"initialized {len(copied)} of {len(model.layers)} layers from {cfg.init_from}")
+    state.update(arch=cfg.arch, preprocess=cfg.preprocess)  # recorded for --resume
     # one version per run, kept across resumes so a restarted job publishes what it started
     version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
     total_steps = cfg.epochs * cfg.steps_per_epoch
@@ -383,7 +387,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                    help="auto: mixed_float16 when a GPU is present")
     p.add_argument("--workdir", default="", help="local export folder when --out is s3:// (default /tmp/ocr-train)")
     p.add_argument("--prefetch", type=int, default=2)
-    p.add_argument("--arch", choices=["base", "wide"], default="base", help="training.model.ARCHS")
+    p.add_argument("--arch", choices=["base", "wide"], default="base", help="training.model.ARCHS (kept by --resume)")
     p.add_argument("--preprocess", default="", help="extra preprocessing steps, comma-separated: isolate")
     p.add_argument("--synthetic-fraction", type=float, default=0.3,
                    help="with an htr-real folder as --data: the share of synthetic lines in each batch")

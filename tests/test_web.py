@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pypdfium2
 import pytest
 import requests
 from conftest import AWS_TEST_ENV
@@ -150,6 +151,17 @@ def test_page_reads_an_image_and_draws_its_boxes(api: LocalApi, browser: Any, tm
     assert wait(browser, lambda _: saved.exists(), 60), f"the download {saved} did not arrive"
     downloaded = json.loads(saved.read_text())
     assert downloaded["text"] == result["text"] and downloaded["lines"] == result["lines"]
+
+    # the searchable PDF and the hOCR of the same file: their text is the OCR text
+    browser.find_element(By.ID, "download-pdf").click()
+    pdf = browser.downloads / "printed-letter.png.pdf"
+    assert wait(browser, lambda _: pdf.exists() and pdf.stat().st_size > 0, 60), f"the download {pdf} did not arrive"
+    pdf_text = pypdfium2.PdfDocument(str(pdf))[0].get_textpage().get_text_range()
+    assert " ".join(pdf_text.split()) == " ".join(result["text"].split())
+    browser.find_element(By.ID, "download-hocr").click()
+    hocr = browser.downloads / "printed-letter.png.hocr"
+    assert wait(browser, lambda _: hocr.exists() and hocr.stat().st_size > 0, 60), f"the download {hocr} did not arrive"
+    assert "ocr_line" in hocr.read_text() and result["lines"][0]["words"][0]["text"] in hocr.read_text()
 
 
 def test_page_reads_several_files_through_the_batch_route(api: LocalApi, browser: Any) -> None:

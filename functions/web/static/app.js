@@ -274,6 +274,28 @@ $("download").addEventListener("click", () => {
   const e = state.entries[state.current];
   if (e && e.result) saveJson(`${e.file.name}.json`, e.result);
 });
+// hOCR and searchable PDF: the same file read again by /api/ocr with `format` (the JSON result has no page image)
+async function saveFormat(fmt, extension) {
+  const e = state.entries[state.current];
+  if (!e || e.file.size > MAX_BODY_BYTES) { setStatus(`${fmt}: only for files under the request size limit`); return; }
+  const form = new FormData();
+  form.append("image", e.file, e.file.name);
+  form.append("mode", $("mode").value);
+  form.append("format", fmt);
+  setStatus(`Making ${fmt} of ${e.file.name}...`);
+  const res = await fetch("/api/ocr", { method: "POST", body: form, headers: authHeaders() });
+  if (!res.ok) { setStatus(`${fmt} failed: HTTP ${res.status}`); return; }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = `${e.file.name}${extension}`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  setStatus(`Saved ${a.download}.`);
+}
+$("download-hocr").addEventListener("click", () => saveFormat("hocr", ".hocr"));
+$("download-pdf").addEventListener("click", () => saveFormat("pdf", ".pdf"));
 $("download-all").addEventListener("click", () => {
   saveJson("ocr-results.json", state.entries.map((e) => e.result || { filename: e.file.name, error: e.error }));
 });

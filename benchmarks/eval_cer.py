@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from benchmarks.reporting import publish
 from ocr_core.engine import OcrEngine
 from ocr_core.metrics import cer, wer
 from ocr_core.model_store import ModelStore
@@ -118,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
            "| --- | --- | --- | --- | --- | --- | --- | --- |", *parity, ""] if parity else []),
         "| set | file | ours | auto | Tesseract | our text |", "| --- | --- | --- | --- | --- | --- |", *rows, "",
     ])
-    print(report)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(report, encoding="utf-8")
-    return 0
+    return publish(report, a.out)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.reporting import publish
 from ocr_core.engine import OcrEngine
 
 REAL_EN = Path(__file__).resolve().parents[2] / "shared" / "dev-eval" / "handwritten-real-en"
@@ -79,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "| reader | p50 ms/line | p95 ms/line | model files | within budget |", "| --- | --- | --- | --- | --- |",
         *rows, "",
     ])
-    print(report)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(report, encoding="utf-8")
-    return 0
+    return publish(report, a.out)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from benchmarks.reporting import publish
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV_EVAL = ROOT.parent / "shared" / "dev-eval"
 WORDS = ("the quick brown fox jumps over a lazy dog while seven bright invoices arrive on "
@@ -314,10 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             f"<seconds> <exit code>`): `{install['read']}`.", "",
         ]
     report = "\n".join(report_lines)
-    print(report)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(report, encoding="utf-8")
-    return 0
+    return publish(report, a.out)
 
 
 if __name__ == "__main__":

@@ -407,7 +407,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="requests queued per function behind the running one; more get 429 (default %(default)s)")
     a = p.parse_args(argv)
     env = {"UPLOAD_BUCKET": a.upload_bucket} if a.upload_bucket else {}
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM like Ctrl-C: leave the with-block, stop every child
+    # SIGTERM like Ctrl-C: leave the with-block, stop every child. SIGINT set explicitly too: Python keeps
+    # it ignored when the parent ignored it (a process started from a shell's background job, or a runner)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _raise_interrupt)
     try:
         with LocalApi(a.port, env, max_waiting=a.max_waiting) as api:
             routes = sorted({f"{m:4} {p}" for fn in api.functions for m, p in fn.routes})

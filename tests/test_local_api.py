@@ -142,8 +142,10 @@ def alive(pid: int) -> bool:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_every_child_and_uploads_without_bucket_is_503(sig: signal.Signals) -> None:
     env = {k: v for k, v in os.environ.items() if k != "UPLOAD_BUCKET"}
+    # started as from a runner or a background job that ignores SIGINT (inherited across exec): it must still stop
     proc = subprocess.Popen([sys.executable, "-m", "functions.local_api", "--port", "0"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         url = proc.stdout.readline().split(" on ")[1].split()[0]  # "OCR API on http://127.0.0.1:PORT (...)"
         res = requests.post(url + "/api/uploads", json={"content_type": "image/png"}, timeout=60)

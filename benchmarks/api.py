@@ -34,8 +34,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def peak_rss_mb(root_pid: int) -> float:
-    """Largest peak RSS (VmHWM) among a process and its descendants: the function's runtime process."""
+def process_tree(root_pid: int) -> list[int]:
+    """A process and all its descendants, read from /proc (the function emulator and its runtime)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -43,10 +43,18 @@ def peak_rss_mb(root_pid: int) -> float:
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    peak, todo = 0.0, [root_pid]
+    tree, todo = [], [root_pid]
     while todo:
         pid = todo.pop()
+        tree.append(pid)
         todo += children.get(pid, [])
+    return tree
+
+
+def peak_rss_mb(root_pid: int) -> float:
+    """Largest peak RSS (VmHWM) among a process and its descendants: the function's runtime process."""
+    peak = 0.0
+    for pid in process_tree(root_pid):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):

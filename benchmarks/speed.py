@@ -138,17 +138,10 @@ def rie_cold_start() -> tuple[float, float, float]:
 
 def process_tree_cpu(root_pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its descendants (/proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo, tick = 0.0, [root_pid], os.sysconf("SC_CLK_TCK")
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
+    from benchmarks.api import process_tree
+
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in process_tree(root_pid):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime

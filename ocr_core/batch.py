@@ -21,7 +21,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,7 +92,6 @@ class Outcome:
     error: str | None = None
     duration_ms: float = 0.0
     answer_status: str | None = None  # ok | error | running | done: what the answer object says
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def now_iso() -> str:
@@ -266,8 +265,7 @@ class BatchRunner:
         location = self.store.location(rkey)
         if self.store.put_json(rkey, doc, if_match=head.etag if head else None, if_absent=head is None,
                                tags={STATUS_KEY: status}):
-            return Outcome(key, status, location, error=doc.get("error"), answer_status=status,
-                           extra={"text": doc.get("text")} if status == "ok" else {})
+            return Outcome(key, status, location, error=doc.get("error"), answer_status=status)
         now = self.store.head(rkey)
         if _answers(now, fingerprint):  # a concurrent delivery answered the same version
             return Outcome(key, "duplicate", location, answer_status=now and now.meta.get(STATUS_KEY))
@@ -311,7 +309,7 @@ class BatchRunner:
             if not _answers(now, job_id):
                 raise ConcurrentWrite(f"{rkey} changed while job {ref.key} started")
         return Outcome(ref.key, "job", self.store.location(rkey), answer_status="running",
-                       duration_ms=(time.perf_counter() - t0) * 1000, extra={"job_id": job_id, "items": len(items)})
+                       duration_ms=(time.perf_counter() - t0) * 1000)
 
     def _manifest_items(self, src: Source) -> tuple[str | None, str | None, list[SourceRef]]:
         try:

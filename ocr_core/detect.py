@@ -1,7 +1,8 @@
 """Text-line detection: our OpenCV line segmenter, or keras-ocr's CRAFT when its weights exist.
 
-Both give `LineRegion`s (box polygon in original pixels + a deskewed grayscale line crop)
-in reading order, which is all the recognizers need.
+Both give `LineRegion`s (box polygon in original pixels + a deskewed grayscale line crop), which
+is all the recognizers need: the OpenCV segmenter in reading order (columns too), CRAFT's lines
+top to bottom by their mean height (no column analysis).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 class OcrEngine:
-    """Reads printed and handwritten text with our CRNNs; Tesseract when asked or as fallback."""
+    """Reads printed and handwritten text with our CRNNs; Tesseract or keras-ocr's recognizer when asked."""
 
     def __init__(self, store: ModelStore | None = None, detector: str | None = None,
                  decoder: str | None = None) -> None:

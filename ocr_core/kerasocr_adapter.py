@@ -78,16 +78,6 @@ def kurapan_weights_path(directory: str | Path | None = None) -> Path:
     return Path(directory or weights_dir()) / KURAPAN_WEIGHTS
 
 
-def craft_weights_available(directory: str | Path | None = None) -> bool:
-    """Whether `craft_mlt_25k.h5` is in `directory` (e.g. a model-store folder) or `weights_dir()`."""
-    return craft_weights_path(directory).is_file()
-
-
-def kurapan_weights_available(directory: str | Path | None = None) -> bool:
-    """Whether `crnn_kurapan.h5` is in `directory` (e.g. a model-store folder) or `weights_dir()`."""
-    return kurapan_weights_path(directory).is_file()
-
-
 def _existing_weights(path: str | Path, what: str, expected_name: str) -> str:
     p = Path(path).expanduser()
     if p.is_dir():  # a folder holding the file under keras-ocr's name

@@ -197,11 +197,6 @@ class ModelStore:
             return self._resolve(name)
         return self._flat_dir(name)
 
-    def has(self, name: str) -> bool:
-        if (self.model_uri and name in REGISTRY_KINDS) or is_s3(self.root):
-            return True
-        return (Path(self.root) / name / "manifest.json").exists()
-
     def manifest(self, name: str) -> dict[str, Any]:
         path = self.local_dir(name) / "manifest.json"
         if not path.exists():

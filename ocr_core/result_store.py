@@ -51,10 +51,6 @@ class SourceRef:
     etag: str | None = None  # S3 ETag without quotes; locally the sha256 of the bytes
     size: int | None = None
 
-    @property
-    def fingerprint(self) -> str | None:
-        return self.etag
-
 
 @dataclass
 class Source:

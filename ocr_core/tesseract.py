@@ -1,4 +1,4 @@
-"""Tesseract as an optional fallback engine (when the `tesseract` binary is installed).
+"""Tesseract as an optional engine (`--engine tesseract`) (when the `tesseract` binary is installed).
 
 Runs the binary on a PNG through stdin/stdout and parses its TSV output into lines and words
 with boxes, so its results have the same shape as ours.

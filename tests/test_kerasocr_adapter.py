@@ -18,6 +18,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core import kerasocr_adapter as adapter
+from ocr_core.detect import find_craft_weights, find_kerasocr_weights
+from ocr_core.model_store import ModelStore
 
 REPO = Path(__file__).resolve().parents[1]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -80,21 +82,22 @@ def test_importing_the_adapter_imports_neither_tensorflow_nor_keras_ocr() -> Non
     assert out.stdout.strip() == "[]"
 
 
-def test_weights_dir_and_availability(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weights_dir_and_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty, store = tmp_path / "empty", tmp_path / "store" / "keras-ocr"
     empty.mkdir()
     store.mkdir(parents=True)
-    assert not adapter.craft_weights_available(empty) and not adapter.kurapan_weights_available(empty)
+    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(empty))
+    model_store = ModelStore(tmp_path / "store")
+    assert find_craft_weights(model_store) is None and find_kerasocr_weights(model_store, adapter.KURAPAN_WEIGHTS) is None
     (store / "craft_mlt_25k.h5").write_bytes(b"x")
-    assert adapter.craft_weights_available(store) and not adapter.kurapan_weights_available(store)
+    assert find_craft_weights(model_store) == store / "craft_mlt_25k.h5"
+    assert find_kerasocr_weights(model_store, adapter.KURAPAN_WEIGHTS) is None
     (store / "crnn_kurapan.h5").write_bytes(b"x")
-    assert adapter.kurapan_weights_available(store)
+    assert find_kerasocr_weights(model_store, adapter.KURAPAN_WEIGHTS) == store / "crnn_kurapan.h5"
     # The default folder comes from KERAS_OCR_CACHE_DIR, read at call time.
     monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(store))
     assert adapter.weights_dir() == store
-    assert adapter.craft_weights_available() and adapter.kurapan_weights_available()
-    monkeypatch.setenv("KERAS_OCR_CACHE_DIR", str(empty))
-    assert not adapter.craft_weights_available() and not adapter.kurapan_weights_available()
+    assert find_craft_weights(ModelStore(empty)) == store / "craft_mlt_25k.h5"
     monkeypatch.delenv("KERAS_OCR_CACHE_DIR")
     assert adapter.weights_dir() == Path.home() / ".keras-ocr"
 
@@ -217,7 +220,7 @@ def test_saved_weights_load_back_identically(
     store.mkdir()
     detector.detector.model.save_weights(str(store / "craft_mlt_25k.h5"))
     recognizer.recognizer.model.save_weights(str(store / "crnn_kurapan.h5"))
-    assert adapter.craft_weights_available(store) and adapter.kurapan_weights_available(store)
+    assert (store / adapter.CRAFT_WEIGHTS).is_file() and (store / adapter.KURAPAN_WEIGHTS).is_file()
 
     det2 = adapter.CraftDetector(store / "craft_mlt_25k.h5")
     x = np.random.default_rng(1).normal(size=(1, 64, 96, 3)).astype(np.float32)

@@ -15,14 +15,13 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from ocr_core import pdf
 from ocr_core.errors import ACCEPTED_FORMATS, InvalidImageError
+from ocr_core.page import PageImage
 
 MAX_IMAGE_BYTES = int(os.environ.get("OCR_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
 MAX_IMAGE_PIXELS = int(os.environ.get("OCR_MAX_IMAGE_PIXELS", 50_000_000))
@@ -30,25 +29,6 @@ MAX_PAGES = int(os.environ.get("OCR_MAX_PAGES", 50))
 MAX_TOTAL_PIXELS = int(os.environ.get("OCR_MAX_TOTAL_PIXELS", 100_000_000))  # all pages together
 MIN_SIDE = 8
 FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "WEBP", "MPO"}  # MPO: multi-picture JPEG from cameras
-
-
-@dataclass(frozen=True)
-class PageImage:
-    rgb: np.ndarray  # uint8 (H, W, 3), EXIF orientation applied
-    page: int  # 1-based
-
-    @property
-    def width(self) -> int:
-        return int(self.rgb.shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self.rgb.shape[0])
-
-    def gray(self) -> np.ndarray:
-        """ITU-R 601 luma (0.299 R + 0.587 G + 0.114 B), rounded; OpenCV's fixed-point version: no
-        float copies of the page (a 50 Mpx page took 6 s and 600 MB that way)."""
-        return cv2.cvtColor(self.rgb, cv2.COLOR_RGB2GRAY)
 
 
 def _error(code: str, message: str, status: int) -> InvalidImageError:

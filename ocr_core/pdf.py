@@ -16,6 +16,7 @@ import numpy as np
 import pypdfium2 as pdfium
 
 from ocr_core.errors import InvalidImageError
+from ocr_core.page import PageImage
 
 PDF_DPI = int(os.environ.get("OCR_PDF_DPI", 300))  # the resolution OCR tools conventionally read scans at
 MIN_DPI, MAX_DPI = 50, 600
@@ -81,8 +82,6 @@ def _page_sizes(doc: pdfium.PdfDocument, scale: float, max_pages: int, max_pixel
 
 
 def _render(doc: pdfium.PdfDocument, count: int, scale: float) -> Iterator:
-    from ocr_core.image_io import PageImage  # image_io imports this module: resolve at call time
-
     try:
         for index in range(count):
             page = doc[index]

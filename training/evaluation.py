@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from ocr_core.alphabet import ALPHABET
+from ocr_core.ctc import greedy_decode
+from ocr_core.metrics import cer, wer
+
 TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and training seeds 1..n
 DEFAULT_TEST_SAMPLES = 512
 
@@ -44,11 +48,22 @@ def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
     return batches, info
 
 
+def evaluate(model: Any, batches: list) -> dict[str, float]:
+    """Greedy-decode every line of the batches with a Keras model; mean CER/WER and exact-line accuracy."""
+    cers, wers, exact = [], [], []
+    for b in batches:
+        probs = model.predict_on_batch(b.images)
+        for p, n, text in zip(probs, b.steps, b.texts):
+            hyp = greedy_decode(np.asarray(p, np.float32)[:n], ALPHABET).text
+            cers.append(cer(text, hyp))
+            wers.append(wer(text, hyp))
+            exact.append(hyp == text)
+    return {"cer": float(np.mean(cers)), "wer": float(np.mean(wers)), "line_accuracy": float(np.mean(exact))}
+
+
 def evaluate_file(model_file: Path, batches: list) -> dict[str, float]:
     """CER/WER/line accuracy of a saved .keras model on prepared batches."""
     import keras
-
-    from training.train import evaluate
 
     return evaluate(keras.models.load_model(model_file, compile=False), batches)
 

@@ -27,9 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ocr_core.alphabet import ALPHABET
-from ocr_core.ctc import greedy_decode
-from ocr_core.metrics import cer, wer
 from training import storage
+from training.evaluation import evaluate, test_set
 
 CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
 
@@ -90,19 +89,6 @@ def _train_step_fn(model, optimizer, mixed: bool):
         return loss
 
     return step
-
-
-def evaluate(model, batches_) -> dict[str, float]:
-    """Greedy-decode every validation line; mean CER/WER and exact-line accuracy."""
-    cers, wers, exact = [], [], []
-    for b in batches_:
-        probs = model.predict_on_batch(b.images)
-        for p, n, text in zip(probs, b.steps, b.texts):
-            hyp = greedy_decode(np.asarray(p, np.float32)[:n], ALPHABET).text
-            cers.append(cer(text, hyp))
-            wers.append(wer(text, hyp))
-            exact.append(hyp == text)
-    return {"cer": float(np.mean(cers)), "wer": float(np.mean(wers)), "line_accuracy": float(np.mean(exact))}
 
 
 def _data_root(cfg: TrainConfig) -> Path | None:
@@ -324,7 +310,6 @@ def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: di
     """Final export of the best model with its test-split metrics and reports; publish (and gate) when asked."""
     import keras
 
-    from training.evaluation import test_set
     from training.export import export_model
     from training.reports import curve_png
 

@@ -32,6 +32,7 @@ from ocr_core.alphabet import ALPHABET
 from ocr_core.errors import ModelError
 from ocr_core.preprocess import LINE_HEIGHT, PREPROCESS_STEPS
 from ocr_core.runtime import RUNTIME_ENV, RUNTIMES, LineModel, open_line_model
+from ocr_core.storage import fetch_uri, is_s3, join_uri, read_uri, split_s3
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 PACKAGED_MODELS = Path(__file__).resolve().parent / "models"  # where a wheel install carries them (pyproject)
@@ -114,56 +115,6 @@ def check_manifest(manifest: dict[str, Any], model_file: Path, sha256: str | Non
     actual = sha256_of(model_file)
     if actual != expected:
         raise ModelError(f"model file {model_file} is corrupt: sha256 {actual[:12]}… != manifest {expected[:12]}…")
-
-
-# ---------------------------------------------------------------- URIs: a local path or s3://bucket/key
-def is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
-def split_s3(uri: str) -> tuple[str, str]:
-    """`s3://bucket/a/b` -> ('bucket', 'a/b')."""
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def join_uri(base: str, *parts: str) -> str:
-    """Join with '/' for s3:// and with the OS separator for paths."""
-    if is_s3(base):
-        return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
-    return str(Path(base, *parts))
-
-
-def s3_client() -> Any:
-    """A boto3 S3 client; AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (moto, LocalStack) are honored."""
-    import boto3  # only needed for s3:// stores
-
-    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None)
-
-
-def read_uri(uri: str) -> bytes:
-    """The bytes at a path or s3:// URI; FileNotFoundError when there is nothing there."""
-    if not is_s3(uri):
-        return Path(uri).read_bytes()
-    bucket, key = split_s3(uri)
-    s3 = s3_client()
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey as exc:
-        raise FileNotFoundError(uri) from exc
-
-
-def fetch_uri(uri: str, dest: Path) -> Path:
-    """Copy a path or s3:// object to `dest` (via a temporary name, so a partial file never lands)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    if is_s3(uri):
-        bucket, key = split_s3(uri)
-        s3_client().download_file(bucket, key, str(tmp))
-    else:
-        tmp.write_bytes(Path(uri).read_bytes())
-    tmp.replace(dest)
-    return dest
 
 
 def cache_root() -> Path:

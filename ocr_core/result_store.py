@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from ocr_core.storage import NOT_FOUND_CODES, error_code, s3_client
+
 STATUS_KEY = "ocr-status"
 FINGERPRINT_KEY = "source-fingerprint"
 
@@ -150,7 +152,7 @@ class S3Store:
         try:
             obj = self.s3.get_object(**kwargs)
         except ClientError as err:
-            code = _code(err)
+            code = error_code(err)
             if code in ("NoSuchKey", "404"):
                 raise SourceMissing(ref.key) from None
             if code in ("PreconditionFailed", "412"):
@@ -182,7 +184,7 @@ class S3Store:
         try:
             h = self.s3.head_object(Bucket=self.results_bucket, Key=key)
         except ClientError as err:
-            if _code(err) in ("404", "NoSuchKey", "NotFound"):
+            if error_code(err) in NOT_FOUND_CODES:
                 return None
             raise
         return Head(h["ETag"].strip('"'), dict(h.get("Metadata") or {}))
@@ -193,7 +195,7 @@ class S3Store:
         try:
             body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"].read()
         except ClientError as err:
-            if _code(err) in ("NoSuchKey", "404"):
+            if error_code(err) in ("NoSuchKey", "404"):
                 return None
             raise
         return json.loads(body)
@@ -218,7 +220,7 @@ class S3Store:
         try:
             self.s3.put_object(**kwargs)
         except ClientError as err:
-            if _code(err) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            if error_code(err) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
                 return False
             raise
         return True
@@ -234,20 +236,6 @@ class S3Store:
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.results_bucket, Prefix=prefix):
             keys.extend(o["Key"] for o in page.get("Contents", []))
         return keys
-
-
-def s3_client() -> Any:
-    """A boto3 S3 client with bounded retries and timeouts (throttling retries, then SQS retries)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None,
-                        config=Config(retries={"mode": "standard", "max_attempts": 4},
-                                      connect_timeout=5, read_timeout=60))
-
-
-def _code(err: Any) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 # ------------------------------------------------------------------------------------------ local

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 import requests
 
+from ocr_core import storage
 from ocr_core.engine import OcrEngine
 from ocr_core.model_store import REPO_MODELS, ModelStore
-from training import evaluation, iam, registry, storage
+from training import evaluation, iam, registry
 from training.train import TrainConfig, train
 
 BUCKET = "ocr-models-test"

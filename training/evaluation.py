@@ -16,6 +16,7 @@ import numpy as np
 from ocr_core.alphabet import ALPHABET
 from ocr_core.ctc import greedy_decode
 from ocr_core.metrics import cer, wer
+from ocr_core.storage import local_copy
 
 TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and training seeds 1..n
 DEFAULT_TEST_SAMPLES = 512
@@ -31,7 +32,6 @@ def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
     """
     from training import data as data_mod
     from training.htr_real import is_htr_real
-    from training.storage import local_copy
 
     if data == "synthetic" or is_htr_real(Path(data)):
         lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps, held_out=True)

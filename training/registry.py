@@ -27,8 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ocr_core import storage
 from ocr_core.model_store import check_manifest, default_model_dir, runtime_file
-from training import storage
 
 LATEST_FILE = "latest.json"
 

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ocr_core import storage
 from ocr_core.alphabet import ALPHABET
-from training import storage
 from training.evaluation import evaluate, test_set
 
 CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
@@ -204,18 +204,8 @@ def _float32_copy(src: Path, dest: Path, kind: str, arch: str) -> Path:
 def train(cfg: TrainConfig) -> Path:
     """Train, checkpoint every epoch, export the best model + manifest + reports; returns the export dir."""
     import keras
-    import tensorflow as tf
 
-    from training.export import export_model
-
-    if cfg.threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(cfg.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(cfg.threads)
-        except RuntimeError:  # TensorFlow already ran in this process (tests): its pools are fixed
-            print(f"note: TensorFlow is already initialized; --threads {cfg.threads} not applied")
-    from training.model import arch_of, build_crnn, transfer_weights
-
+    _set_threads(cfg.threads)
     if not cfg.checkpoint_uri and storage.is_s3(cfg.out) and os.environ.get("AWS_BATCH_JOB_ID"):
         # a Batch job keeps its id across retries (Spot reclaims), so this prefix is where it resumes from
         cfg.checkpoint_uri = storage.join_uri(cfg.out, "_checkpoints", cfg.kind, os.environ["AWS_BATCH_JOB_ID"])
@@ -225,6 +215,56 @@ def train(cfg: TrainConfig) -> Path:
     out, registry = _paths(cfg)
     ckpt_dir = out.parent / f".{out.name}-checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    model, state = _start_or_resume(cfg, ckpt_dir)
+    # one version per run, kept across resumes so a restarted job publishes what it started
+    version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
+    step = _train_step_fn(model, _optimizer(cfg, model, mixed, state["steps"]), mixed)
+    root = _data_root(cfg)
+    train_batches, val_sets, data_info = _data_source(cfg, root)
+    val_key = f"val_{next(iter(val_sets))}"  # the set that picks the best checkpoint
+    started = time.time() - state.get("seconds", 0)
+
+    def training_info() -> dict[str, Any]:
+        return {**asdict(cfg), "data": data_info, "version": version, "mixed_precision": mixed,
+                "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"), "steps": state["steps"],
+                "samples_seen": state["samples"], "seconds": round(time.time() - started)}
+
+    batches_tf = None
+    while state["epoch"] < cfg.epochs and not state.get("stopped"):
+        batches_tf = batches_tf or _prefetched(train_batches, cfg.prefetch)
+        losses = _train_epoch(cfg, step, batches_tf, state)
+        improved = _end_epoch(cfg, model, val_sets, val_key, losses, state, ckpt_dir)
+        if improved and not mixed:  # live export of the best model so far (mixed: exported once, as float32, at the end)
+            from training.export import export_model
+
+            export_model(ckpt_dir / "best.keras", out, kind=cfg.kind, version=version, training=training_info(),
+                         metrics={val_key: state["best_metrics"]}, history=state["history"], preprocess=cfg.steps, arch=cfg.arch)
+        state["seconds"] = round(time.time() - started)
+        (ckpt_dir / "state.json").write_text(json.dumps(state, indent=1))
+        if cfg.checkpoint_uri:
+            storage.sync_up(ckpt_dir, cfg.checkpoint_uri, ["last.keras", *(["best.keras"] if improved else []), "state.json"])
+    return finish(cfg, out, registry, ckpt_dir, state, training_info(), val_key, root, mixed)
+
+
+def _set_threads(threads: int) -> None:
+    """TensorFlow's CPU thread pools (0: all cores)."""
+    if not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran in this process (tests): its pools are fixed
+        print(f"note: TensorFlow is already initialized; --threads {threads} not applied")
+
+
+def _start_or_resume(cfg: TrainConfig, ckpt_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """(model, run state): the last checkpoint when resuming, else a new model (optionally from --init-from)."""
+    import keras
+
+    from training.model import arch_of, build_crnn, transfer_weights
+
     state_path = ckpt_dir / "state.json"
     resume = cfg.resume or bool(cfg.checkpoint_uri and _restore_checkpoint(cfg.checkpoint_uri, ckpt_dir))
     state: dict[str, Any] = {"epoch": 0, "best_cer": 1e9, "history": [], "steps": 0, "samples": 0}
@@ -244,65 +284,58 @@ def train(cfg: TrainConfig) -> Path:
             copied = transfer_weights(keras.models.load_model(init, compile=False), model)
             print(f"initialized {len(copied)} of {len(model.layers)} layers from {cfg.init_from}")
     state.update(arch=cfg.arch, preprocess=cfg.preprocess)  # recorded for --resume
-    # one version per run, kept across resumes so a restarted job publishes what it started
-    version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
-    total_steps = cfg.epochs * cfg.steps_per_epoch
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps, alpha=0.05)
+    return model, state
+
+
+def _optimizer(cfg: TrainConfig, model: Any, mixed: bool, steps_done: int) -> Any:
+    """Adam on a cosine schedule over the whole run, at the step a resumed run stopped at."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * cfg.steps_per_epoch, alpha=0.05)
     optimizer = keras.optimizers.Adam(schedule, global_clipnorm=5.0 if mixed else None)
     if mixed:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(model.trainable_variables)
-    optimizer.iterations.assign(state["steps"])
-    step = _train_step_fn(model, optimizer, mixed)
-    root = _data_root(cfg)
-    train_batches, val_sets, data_info = _data_source(cfg, root)
-    val_key = f"val_{next(iter(val_sets))}"  # the set that picks the best checkpoint
-    started = time.time() - state.get("seconds", 0)
+    optimizer.iterations.assign(steps_done)
+    return optimizer
 
-    def training_info() -> dict[str, Any]:
-        return {**asdict(cfg), "data": data_info, "version": version, "mixed_precision": mixed,
-                "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"), "steps": state["steps"],
-                "samples_seen": state["samples"], "seconds": round(time.time() - started)}
 
-    batches_tf = None
-    while state["epoch"] < cfg.epochs and not state.get("stopped"):
-        epoch = state["epoch"]
-        batches_tf = batches_tf or _prefetched(train_batches, cfg.prefetch)
-        losses = []
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step")
-        for _ in bar:
-            images, labels, lengths, steps = next(batches_tf)
-            loss = float(step(images, labels, lengths, steps))
-            losses.append(loss)
-            state["samples"] += int(images.shape[0])
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-        state["steps"] += cfg.steps_per_epoch
-        scores = {name: evaluate(model, batches_) for name, batches_ in val_sets.items()}
-        metrics = scores[val_key[4:]]
-        others = {f"val_{name}_{k}": v for name, m in list(scores.items())[1:] for k, v in m.items()}
-        state["epoch"] = epoch + 1
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                                 **{f"val_{k}": v for k, v in metrics.items()}, **others})
-        print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} {val_key} CER {metrics['cer']:.4f} WER {metrics['wer']:.4f} "
-              + " ".join(f"{k} {v:.4f}" for k, v in others.items() if k.endswith("_cer")), flush=True)
-        model.save(ckpt_dir / "last.keras")
-        improved = metrics["cer"] < state["best_cer"]
-        if improved:
-            state.update(best_cer=metrics["cer"], best_epoch=epoch + 1, best_metrics=metrics, stale=0)
-            model.save(ckpt_dir / "best.keras")
-            if not mixed:  # live export of the best model so far (mixed: exported once, as float32, at the end)
-                export_model(ckpt_dir / "best.keras", out, kind=cfg.kind, version=version, training=training_info(),
-                             metrics={val_key: metrics}, history=state["history"], preprocess=cfg.steps, arch=cfg.arch)
-        else:
-            state["stale"] = state.get("stale", 0) + 1
-        if state["stale"] >= cfg.patience:
-            print(f"early stop: no improvement for {state['stale']} epochs")
-            state["stopped"] = True
-        state["seconds"] = round(time.time() - started)
-        state_path.write_text(json.dumps(state, indent=1))
-        if cfg.checkpoint_uri:
-            storage.sync_up(ckpt_dir, cfg.checkpoint_uri, ["last.keras", *(["best.keras"] if improved else []), "state.json"])
-    return finish(cfg, out, registry, ckpt_dir, state, training_info(), val_key, root, mixed)
+def _train_epoch(cfg: TrainConfig, step: Any, batches_tf: Iterator, state: dict[str, Any]) -> list[float]:
+    """One epoch of training steps; the losses."""
+    losses: list[float] = []
+    bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", unit="step")
+    for _ in bar:
+        images, labels, lengths, steps = next(batches_tf)
+        losses.append(float(step(images, labels, lengths, steps)))
+        state["samples"] += int(images.shape[0])
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+    state["steps"] += cfg.steps_per_epoch
+    return losses
+
+
+def _end_epoch(cfg: TrainConfig, model: Any, val_sets: dict[str, list], val_key: str, losses: list[float],
+               state: dict[str, Any], ckpt_dir: Path) -> bool:
+    """Validate, record the epoch, save the checkpoints, decide early stopping; True when the model improved."""
+    epoch = state["epoch"]
+    scores = {name: evaluate(model, batches_) for name, batches_ in val_sets.items()}
+    metrics = scores[val_key[4:]]
+    others = {f"val_{name}_{k}": v for name, m in list(scores.items())[1:] for k, v in m.items()}
+    state["epoch"] = epoch + 1
+    state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                             **{f"val_{k}": v for k, v in metrics.items()}, **others})
+    print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} {val_key} CER {metrics['cer']:.4f} WER {metrics['wer']:.4f} "
+          + " ".join(f"{k} {v:.4f}" for k, v in others.items() if k.endswith("_cer")), flush=True)
+    model.save(ckpt_dir / "last.keras")
+    improved = metrics["cer"] < state["best_cer"]
+    if improved:
+        state.update(best_cer=metrics["cer"], best_epoch=epoch + 1, best_metrics=metrics, stale=0)
+        model.save(ckpt_dir / "best.keras")
+    else:
+        state["stale"] = state.get("stale", 0) + 1
+    if state["stale"] >= cfg.patience:
+        print(f"early stop: no improvement for {state['stale']} epochs")
+        state["stopped"] = True
+    return improved
 
 
 def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: dict[str, Any],

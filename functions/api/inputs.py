@@ -20,7 +20,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError, caller_id, parse_json, quoted, upload_prefix
 from python_multipart import create_form_parser
@@ -28,6 +27,7 @@ from python_multipart.exceptions import FormParserError
 
 from ocr_core.export import FORMATS
 from ocr_core.image_io import MAX_IMAGE_BYTES
+from ocr_core.storage import error_code, s3_client
 
 MODES = ("printed", "handwritten", "auto")
 MAX_FORM_FIELDS = 10  # text fields of a multipart body (only `mode` is read); files are capped by the batch size
@@ -192,9 +192,9 @@ def read_upload(key: str, prefix: str) -> bytes:
     if not bucket:
         raise ApiError(503, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
     try:
-        obj = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+        obj = s3_client().get_object(Bucket=bucket, Key=key)
     except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
+        code = error_code(err)
         if code in ("NoSuchKey", "404", "AccessDenied", "403"):  # 403: no upload there (policy scope)
             raise ApiError(404, "upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
         raise ApiError(503, "storage_unavailable", f"the upload could not be read now ({code}); retry") from None

@@ -28,7 +28,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocr_core.batch import JOB_ITEM, BatchRunner, WorkItem
 from ocr_core.engine import OcrEngine
-from ocr_core.result_store import S3Store, SourceRef, s3_client
+from ocr_core.result_store import S3Store, SourceRef
+from ocr_core.storage import s3_client
 
 logger = Logger(service="ocr-batch")
 tracer = Tracer(service="ocr-batch")

@@ -1,20 +1,86 @@
-"""Files at a local path or an `s3://bucket/key` URI, behind the handful of calls training needs.
+"""Files at a local path or an `s3://bucket/key` URI, and the one S3 client every part of the service uses.
 
-The registry, S3 checkpoints and S3 datasets all go through here, so every command works the
-same against a local folder (tests, a laptop) and S3 (the Batch job).
+The model store, the registry, S3 checkpoints and S3 datasets all go through here, so every
+command works the same against a local folder (tests, a laptop) and S3 (Lambda, the Batch job).
+No numpy and no model code: the batch job's result store and the API's inputs use it too.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from ocr_core.model_store import fetch_uri, is_s3, join_uri, read_uri, s3_client, split_s3
+NOT_FOUND_CODES = ("404", "NoSuchKey", "NotFound")  # how S3 says "no such object" (GET, HEAD)
 
-__all__ = ["fetch_uri", "is_s3", "join_uri", "read_uri", "put_file", "put_bytes", "read_json", "exists",
-           "list_dirs", "list_files", "sync_down", "sync_up"]
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> ('bucket', 'a/b')."""
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def join_uri(base: str, *parts: str) -> str:
+    """Join with '/' for s3:// and with the OS separator for paths."""
+    if is_s3(base):
+        return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+    return str(Path(base, *parts))
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client with bounded retries and timeouts (throttling is retried a few times, then the
+    caller's own retry takes over: SQS for the batch job, the next cold start for a model).
+    AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (moto, LocalStack) are honored."""
+    import boto3  # only needed for s3:// locations
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None,
+                        config=Config(retries={"mode": "standard", "max_attempts": 4},
+                                      connect_timeout=5, read_timeout=60))
+
+
+def error_code(err: Exception) -> str:
+    """The S3/AWS error code of a botocore ClientError ("NoSuchKey", "404", "PreconditionFailed", ...); "" otherwise."""
+    return str((getattr(err, "response", None) or {}).get("Error", {}).get("Code", ""))
+
+
+def read_uri(uri: str) -> bytes:
+    """The bytes at a path or s3:// URI; FileNotFoundError when there is nothing there."""
+    if not is_s3(uri):
+        return Path(uri).read_bytes()
+    return _object_call("get_object", uri)["Body"].read()
+
+
+def _object_call(method: str, uri: str) -> Any:
+    """One S3 call on the object at an s3:// URI; FileNotFoundError when there is no such object."""
+    bucket, key = split_s3(uri)
+    try:
+        return getattr(s3_client(), method)(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in NOT_FOUND_CODES:
+            raise FileNotFoundError(uri) from exc
+        raise
+
+
+def fetch_uri(uri: str, dest: Path) -> Path:
+    """Copy a path or s3:// object to `dest` (via a temporary name, so a partial file never lands)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        s3_client().download_file(bucket, key, str(tmp))
+    else:
+        tmp.write_bytes(Path(uri).read_bytes())
+    tmp.replace(dest)
+    return dest
+
+
 
 
 def put_file(path: Path, uri: str) -> None:
@@ -51,15 +117,11 @@ def read_json(uri: str) -> Any | None:
 def exists(uri: str) -> bool:
     if not is_s3(uri):
         return Path(uri).exists()
-    bucket, key = split_s3(uri)
-    s3 = s3_client()
     try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
+        _object_call("head_object", uri)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def list_dirs(uri: str) -> list[str]:
@@ -113,8 +175,6 @@ def local_copy(uri: str, cache: Path | None = None) -> Path:
     """
     if not is_s3(uri):
         return Path(uri)
-    import os
-
     bucket, key = split_s3(uri)
     dest = (cache or Path(os.environ.get("OCR_DATA_CACHE", "/tmp/ocr-data"))) / bucket / key.strip("/")
     print(f"fetching {uri} -> {dest}", flush=True)

@@ -194,7 +194,7 @@ def main() -> None:
         return
 
     from benchmarks.batch import start_moto
-    from ocr_core.result_store import mirror_key
+    from ocr_core.dropfolder.store import mirror_key
 
     items = inputs(a.uploads, a.seed)
     work = Path(tempfile.mkdtemp(prefix="ocr-faults-"))
@@ -277,7 +277,7 @@ def main() -> None:
 def verify(s3: Any, items: list[tuple[str, bytes, dict[str, Any], str]], have: dict[str, list[dict[str, Any]]],
            reuploads: list[Any], work: Path, killed: int, crashed: int, redriven: int, wall: float,
            a: argparse.Namespace, load0: tuple[float, ...]) -> str:
-    from ocr_core.result_store import mirror_key
+    from ocr_core.dropfolder.store import mirror_key
 
     lost, duplicated, wrong, stale = [], [], [], []
     statuses: dict[str, int] = {}

@@ -206,16 +206,16 @@ def batch_main(argv: list[str]) -> int:
     if not a.in_dir.is_dir():
         p.error(f"{a.in_dir} is not a folder")
 
-    from ocr_core.batch import BatchRunner, WorkItem
+    from ocr_core.dropfolder.runner import DropFolderRunner, WorkItem
+    from ocr_core.dropfolder.store import LocalStore
     from ocr_core.engine import OcrEngine
-    from ocr_core.result_store import LocalStore
 
     try:
         store = LocalStore(a.in_dir, a.out)
     except ValueError as err:
         p.error(str(err))
     sources = list(store.list_sources())
-    runner = BatchRunner(OcrEngine(), store, default_format=a.format)
+    runner = DropFolderRunner(OcrEngine(), store, default_format=a.format)
     counts: dict[str, int] = {}  # ok | error | unchanged (already answered for these bytes) | failed (no answer)
     errors = 0
     bar = tqdm(sources, desc="ocr batch", unit="image", file=sys.stderr, disable=a.quiet or not sys.stderr.isatty())

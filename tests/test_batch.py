@@ -34,8 +34,8 @@ from PIL import Image
 from benchmarks import poison
 from benchmarks.lambda_context import LambdaContext
 from functions.local_api import find_rie
+from ocr_core.dropfolder.store import check_separation, mirror_key
 from ocr_core.metrics import cer
-from ocr_core.result_store import check_separation, mirror_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -194,9 +194,9 @@ def uploads() -> list[tuple[str, bytes, dict[str, Any], tuple]]:
 
 def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
     st = stack
-    import ocr_core.batch
+    import ocr_core.dropfolder.runner
 
-    monkeypatch.setattr(ocr_core.batch, "MAX_IMAGE_BYTES", 1_000_000)  # huge.png is 1.4 MB: refused before download
+    monkeypatch.setattr(ocr_core.dropfolder.runner, "MAX_IMAGE_BYTES", 1_000_000)  # huge.png is 1.4 MB: refused before download
     notify(st)
     cases = uploads()
     assert len(cases) >= 20

@@ -1,6 +1,7 @@
 """SQS-triggered batch OCR: S3 upload events (and job fan-out messages) -> JSON answers in S3.
 
-Thin on purpose: parse the SQS/S3 event, hand each object to `ocr_core.batch.BatchRunner`, log.
+Thin on purpose: parse the SQS/S3 event, hand each object to `ocr_core.dropfolder`'s
+`DropFolderRunner`, log. The job fan-out message format is this function's own (`job_item_message`).
 Failures are reported per message (ReportBatchItemFailures), so one bad message does not retry
 the whole batch; messages that keep failing land in the dead-letter queue.
 
@@ -23,12 +24,14 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ocr_core.batch import JOB_ITEM, BatchRunner, WorkItem
+from ocr_core.dropfolder.jobs import JobRef
+from ocr_core.dropfolder.runner import DropFolderRunner, WorkItem
+from ocr_core.dropfolder.store import S3Store, SourceRef
 from ocr_core.engine import OcrEngine
-from ocr_core.result_store import S3Store, SourceRef
 from ocr_core.storage import s3_client
 
 logger = Logger(service="ocr-batch")
@@ -42,36 +45,56 @@ if os.environ.get("OCR_WARM_UP", "1") != "0":
 S3 = s3_client()
 _sqs: Any = None
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-_runners: dict[str, BatchRunner] = {}
+_runners: dict[str, DropFolderRunner] = {}
 ITEM_SECONDS = float(os.environ.get("OCR_BATCH_ITEM_SECONDS", "240"))
 STOP_MARGIN_SECONDS = 10.0  # time to write the answer and report the batch before Lambda's timeout
 _stop_by: float | None = None  # this invocation's, set by the handler
 
 
+JOB_ITEM = "ocr_job_item"  # top-level key of a job fan-out message body (our own format, on our own queue)
+
+
+def job_item_message(item: WorkItem) -> dict[str, Any]:
+    """The SQS message body of one job item (read back by `work_items`)."""
+    job = item.job
+    return {JOB_ITEM: {"bucket": item.ref.bucket, "key": item.ref.key, "etag": item.ref.etag, "size": item.ref.size,
+                       "mode": item.mode, "format": item.format,
+                       "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
+                                       "index": job.index, "total": job.total}}}
+
+
+def _job_item(body: dict[str, Any]) -> WorkItem:
+    d = body[JOB_ITEM]
+    job = d.get("job")
+    return WorkItem(SourceRef(d["bucket"], d["key"], etag=d.get("etag"), size=d.get("size")), d.get("mode"),
+                    JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None,
+                    d.get("format"))
+
+
 def work_items(body: str) -> list[WorkItem]:
-    """The objects one SQS message is about: S3 event records (keys URL-decoded) or a job item."""
+    """The objects one SQS message is about: S3 event records (read with Powertools' S3Event) or a job item."""
     msg = json.loads(body)
     if msg.get("Type") == "Notification" and "Message" in msg:  # S3 -> SNS -> SQS fan-out
         return work_items(msg["Message"])
     if JOB_ITEM in msg:
-        return [WorkItem.from_message(msg)]
+        return [_job_item(msg)]
     if msg.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
         return []
     if "Records" not in msg:
         raise ValueError(f"not an S3 event or job item: {body[:200]}")
     items = []
-    for rec in msg["Records"]:
+    for rec in S3Event(msg).records:
         if rec.get("eventSource") != "aws:s3" or not str(rec.get("eventName", "")).startswith("ObjectCreated"):
             continue
-        s3, obj = rec["s3"], rec["s3"]["object"]
-        items.append(WorkItem(SourceRef(s3["bucket"]["name"], unquote_plus(obj["key"]), version_id=obj.get("versionId"),
-                                        etag=(obj.get("eTag") or "").strip('"') or None, size=obj.get("size"))))
+        obj = rec.s3.get_object  # its key is as S3 sent it: URL-encoded
+        items.append(WorkItem(SourceRef(rec.s3.bucket.name, unquote_plus(obj.key), version_id=obj.version_id,
+                                        etag=obj.etag.strip('"') or None, size=obj.get("size"))))
     return items
 
 
-def runner_for(bucket: str) -> BatchRunner:
+def runner_for(bucket: str) -> DropFolderRunner:
     if bucket not in _runners:
-        _runners[bucket] = BatchRunner(ENGINE, S3Store.from_env(bucket, client=S3), enqueue=enqueue,
+        _runners[bucket] = DropFolderRunner(ENGINE, S3Store.from_env(bucket, client=S3), enqueue=enqueue,
                                        item_seconds=ITEM_SECONDS)
     return _runners[bucket]
 
@@ -86,7 +109,7 @@ def enqueue(items: list[WorkItem]) -> None:
     for start in range(0, len(items), 10):
         chunk = items[start:start + 10]
         resp = _sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "MessageBody": json.dumps(it.to_message(), ensure_ascii=False)} for i, it in enumerate(chunk)])
+            {"Id": str(i), "MessageBody": json.dumps(job_item_message(it), ensure_ascii=False)} for i, it in enumerate(chunk)])
         if resp.get("Failed"):
             raise RuntimeError(f"could not enqueue {len(resp['Failed'])} job items: {resp['Failed'][0]}")
 

@@ -1,6 +1,6 @@
-"""Drop-folder batch OCR: one input object -> one JSON answer, the same for S3 and a local folder.
+"""The drop folder's runner: one input object -> one JSON answer, the same for S3 and a local folder.
 
-`BatchRunner.process()` is the per-object logic the SQS Lambda and `ocr batch` share: check whether
+`DropFolderRunner.process()` is the per-object logic the SQS Lambda and `ocr batch` share: check whether
 this source version is already answered, read it, pick the mode, run the engine, write a result or
 an error JSON at the mirrored key. Bad images (a user's problem) are answered with an error JSON;
 everything else (S3 errors, throttling, a model failing to load) is raised, so SQS retries it and
@@ -10,25 +10,20 @@ Formats: the answer is always the JSON result; metadata or a tag `ocr-format` (o
 --format`) = txt, jsonl, tsv, hocr, alto or pdf also writes that rendition beside it
 (`results/a/b.png.hocr`, ...), before the JSON, which stays the record that the upload was answered.
 
-Jobs: an uploaded manifest (`*.ocrjob.json`: `{"keys": [...]}` or `{"prefix": "..."}`, optional
-`"mode"`, `"format"`) fans out one message per image; each item records a small part file, and whoever answers
-the last item writes the job summary at the manifest's mirrored key.
+Jobs (jobs.py): an uploaded manifest (`*.ocrjob.json`) is fanned out through `enqueue` (the SQS
+function sends one message per image; `ocr batch` answers them inline).
 """
 
 from __future__ import annotations
 
-import json
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
-from ocr_core.export import FORMATS, export, get_format
-from ocr_core.image_io import MAX_IMAGE_BYTES, decode_image
-from ocr_core.result_store import (
+from ocr_core.dropfolder import jobs
+from ocr_core.dropfolder.jobs import BATCH_SCHEMA_VERSION, JobRef, Outcome, is_manifest, now_iso
+from ocr_core.dropfolder.store import (
     FINGERPRINT_KEY,
     STATUS_KEY,
     ConcurrentWrite,
@@ -39,23 +34,13 @@ from ocr_core.result_store import (
     SourceSuperseded,
     Store,
 )
+from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
+from ocr_core.export import FORMATS, export, get_format
+from ocr_core.image_io import MAX_IMAGE_BYTES, decode_image
 
-BATCH_SCHEMA_VERSION = "1.0"
 MODES = ("printed", "handwritten", "auto")
 MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
 FORMAT_KEY = "ocr-format"  # object metadata or tag: a rendition written beside the JSON answer
-MANIFEST_SUFFIX = ".ocrjob.json"
-MAX_JOB_ITEMS = 1_000  # the last item reads every part to write the summary: keep that within one invocation
-JOB_ITEM = "ocr_job_item"  # top-level key of a fan-out SQS message body
-PART_TAGS = {"ocr-kind": "job-part"}  # job bookkeeping files: a short lifecycle rule expires them
-
-
-@dataclass(frozen=True)
-class JobRef:
-    manifest_key: str
-    job_id: str  # the manifest's fingerprint: re-uploading a changed manifest is a new job
-    index: int
-    total: int
 
 
 @dataclass
@@ -67,42 +52,8 @@ class WorkItem:
     job: JobRef | None = None
     format: str | None = None  # forced rendition format (job manifest); else chosen per object
 
-    def to_message(self) -> dict[str, Any]:
-        job = self.job
-        return {JOB_ITEM: {"bucket": self.ref.bucket, "key": self.ref.key, "etag": self.ref.etag, "size": self.ref.size,
-                           "mode": self.mode, "format": self.format, "job": job and {"manifest_key": job.manifest_key, "job_id": job.job_id,
-                                                              "index": job.index, "total": job.total}}}
 
-    @classmethod
-    def from_message(cls, body: dict[str, Any]) -> WorkItem:
-        d = body[JOB_ITEM]
-        job = d.get("job")
-        return cls(SourceRef(d["bucket"], d["key"], etag=d.get("etag"), size=d.get("size")), d.get("mode"),
-                   JobRef(job["manifest_key"], job["job_id"], int(job["index"]), int(job["total"])) if job else None,
-                   d.get("format"))
-
-
-@dataclass
-class Outcome:
-    """What happened to one item (logged by the handler, counted by the CLI)."""
-
-    key: str
-    status: str  # ok | error | duplicate | superseded | ignored | job
-    location: str | None = None
-    error: str | None = None
-    duration_ms: float = 0.0
-    answer_status: str | None = None  # ok | error | running | done: what the answer object says
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def is_manifest(key: str) -> bool:
-    return key.endswith(MANIFEST_SUFFIX)
-
-
-class BatchRunner:
+class DropFolderRunner:
     """Answers work items against one store with one engine (create both once per process)."""
 
     def __init__(self, engine: Any, store: Store, enqueue: Callable[[list[WorkItem]], None] | None = None,
@@ -142,7 +93,7 @@ class BatchRunner:
             out = self._answer(item, rkey, head, t0, stop_by)
         out.duration_ms = (time.perf_counter() - t0) * 1000
         if item.job is not None:
-            self._record_job_part(item.job, out)
+            jobs.record_part(self.store, item.job, out, self.model_versions)
         return out
 
     def _answer(self, item: WorkItem, rkey: str, head: Head | None, t0: float, stop_by: float | None) -> Outcome:
@@ -286,19 +237,19 @@ class BatchRunner:
             err = OcrError("The manifest was deleted before it could be read.", "source_missing", 404)
             return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
         try:
-            mode, fmt, refs = self._manifest_items(src)
+            mode, fmt, refs = jobs.manifest_items(src, self.store, _valid_mode)
         except BadRequestError as err:
             return self._write_answer(rkey, head, self._error_doc(src.ref, err, {}, t0, src), ref.key)
         job_id = str(src.ref.etag)
-        parts = self._parts_prefix(rkey, job_id)
+        parts = jobs.parts_prefix(rkey, job_id)
         started = now_iso()
         self.store.put_json(parts + "job.json", {"job_id": job_id, "manifest_key": ref.key, "mode": mode, "format": fmt,
-                                                 "started_at": started, "items": [r.key for r in refs]}, tags=PART_TAGS)
+                                                 "started_at": started, "items": [r.key for r in refs]}, tags=jobs.PART_TAGS)
         running = {"batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "running", "job_id": job_id,
                    "total": len(refs), "started_at": started, "source": _source_dict(src.ref, src)}
         items = [WorkItem(r, mode, JobRef(ref.key, job_id, i, len(refs)), fmt) for i, r in enumerate(refs)]
         if not items:
-            self._finish_job(rkey, job_id, 0, force=True)
+            jobs.finish(self.store, rkey, job_id, 0, self.model_versions, force=True)
         elif self.enqueue is not None:
             self.enqueue(items)
         else:
@@ -310,88 +261,6 @@ class BatchRunner:
                 raise ConcurrentWrite(f"{rkey} changed while job {ref.key} started")
         return Outcome(ref.key, "job", self.store.location(rkey), answer_status="running",
                        duration_ms=(time.perf_counter() - t0) * 1000)
-
-    def _manifest_items(self, src: Source) -> tuple[str | None, str | None, list[SourceRef]]:
-        try:
-            manifest = json.loads(src.data)
-            if not isinstance(manifest, dict):
-                raise ValueError("not an object")
-        except ValueError as exc:
-            raise BadRequestError(f'A job manifest is JSON: {{"keys": [...]}} or {{"prefix": "..."}} ({exc}).', "bad_manifest") from None
-        mode = manifest.get("mode")
-        if mode is not None:
-            mode = _valid_mode(str(mode), "manifest")
-        fmt = manifest.get("format")
-        if fmt is not None and fmt not in FORMATS:
-            raise BadRequestError(f"The job manifest's format must be one of {', '.join(FORMATS)}, not {fmt!r}.", "bad_manifest")
-        inp = self.store.input_prefix
-        if isinstance(manifest.get("keys"), list):
-            seen: dict[str, None] = {}
-            for k in manifest["keys"]:
-                k = str(k).lstrip("/")
-                if ".." in k.split("/"):  # a local folder must not be escaped (S3 keys are literal anyway)
-                    raise BadRequestError(f"A job manifest key may not contain '..': {k!r}.", "bad_manifest")
-                seen.setdefault(k if k.startswith(inp) else inp + k, None)
-            refs = [SourceRef(src.ref.bucket, k) for k in seen if not is_manifest(k)]
-        elif isinstance(manifest.get("prefix"), str):
-            prefix = manifest["prefix"].lstrip("/")
-            prefix = prefix if prefix.startswith(inp) else inp + prefix
-            refs = []
-            for r in self.store.list_sources(prefix):
-                if not is_manifest(r.key):
-                    refs.append(r)
-                if len(refs) > MAX_JOB_ITEMS:
-                    break
-        else:
-            raise BadRequestError('A job manifest needs "keys" (a list) or "prefix" (a string).', "bad_manifest")
-        if len(refs) > MAX_JOB_ITEMS:
-            raise BadRequestError(f"A job may hold at most {MAX_JOB_ITEMS} images; split the manifest.", "job_too_large")
-        return mode, fmt, refs
-
-    def _parts_prefix(self, rkey: str, job_id: str) -> str:
-        return f"{rkey[:-len('.json')]}.parts/{job_id}/"
-
-    def _record_job_part(self, job: JobRef, out: Outcome) -> None:
-        rkey = self.store.result_key(job.manifest_key)
-        parts = self._parts_prefix(rkey, job.job_id)
-        status = out.answer_status if out.status == "duplicate" else out.status
-        part = {"index": job.index, "key": out.key, "status": status or out.status, "error": out.error,
-                "result": out.location, "duration_ms": round(out.duration_ms, 1), "finished_at": now_iso()}
-        self.store.put_json(f"{parts}items/{job.index:06d}.json", part, tags=PART_TAGS)
-        self._finish_job(rkey, job.job_id, job.total)
-
-    def _finish_job(self, rkey: str, job_id: str, total: int, force: bool = False) -> None:
-        """Write the summary once every item has a part; any racing finisher writes the same thing."""
-        parts = self._parts_prefix(rkey, job_id)
-        keys = self.store.list_keys(parts + "items/")
-        if len(keys) < total and not force:
-            return
-        head = self.store.head(rkey)
-        if head and head.meta.get(FINGERPRINT_KEY) == job_id and head.meta.get(STATUS_KEY) == "done":
-            return
-        job = self.store.get_json(parts + "job.json") or {}
-        items = [d for d in (self.store.get_json(k) for k in sorted(keys)) if d]
-        counts: dict[str, int] = {}
-        for d in items:
-            counts[d["status"]] = counts.get(d["status"], 0) + 1
-        durations = [d["duration_ms"] for d in items]
-        finished = now_iso()
-        started = job.get("started_at") or finished
-        summary = {
-            "batch_schema_version": BATCH_SCHEMA_VERSION, "kind": "job", "status": "done", "job_id": job_id,
-            "manifest_key": job.get("manifest_key"), "mode": job.get("mode"), "total": len(items), "counts": counts,
-            "failures": [{"key": d["key"], "error": d["error"], "result": d["result"]} for d in items if d["status"] != "ok"],
-            "durations_ms": {"sum": round(sum(durations), 1), "mean": round(statistics.fmean(durations), 1) if durations else 0.0,
-                             "median": round(statistics.median(durations), 1) if durations else 0.0,
-                             "max": round(max(durations, default=0.0), 1)},
-            "started_at": started, "finished_at": finished,
-            "wall_seconds": round((datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds(), 3),
-            "items": [{"key": d["key"], "status": d["status"], "result": d["result"]} for d in items],
-            "source": {"fingerprint": job_id, "key": job.get("manifest_key")},
-            "model_versions": self.model_versions,
-        }
-        self.store.put_json(rkey, summary, if_match=head.etag if head else None, if_absent=head is None)
-
 
 def _answers(head: Head | None, fingerprint: str | None) -> bool:
     return bool(head and fingerprint and head.meta.get(FINGERPRINT_KEY) == fingerprint)

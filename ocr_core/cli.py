@@ -27,6 +27,7 @@ from tqdm import tqdm
 from ocr_core import __version__
 from ocr_core.errors import ModelError, OcrError
 from ocr_core.export import FORMATS
+from ocr_core.vocabulary import DEFAULT_MODE, MODES
 
 if TYPE_CHECKING:
     from ocr_core.engine import OcrEngine
@@ -173,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH",
                    help="write here instead of stdout: a file, or a folder (ends with / or exists, or several "
                         "inputs) that gets one <input name><format extension> per input")
-    p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default="auto")
+    p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
     p.add_argument("--engine", choices=["crnn", "tesseract", "kerasocr"], default="crnn",
                    help="crnn: our Keras models (default); tesseract: the Tesseract binary; "
                         "kerasocr: keras-ocr's kurapan CRNN (printed digits + lowercase; needs crnn_kurapan.h5)")
@@ -197,7 +198,7 @@ def batch_main(argv: list[str]) -> int:
                                 "(<out>/<relative path>.json; errors as JSON at the same place).")
     p.add_argument("in_dir", type=Path, help="input folder; handwritten/ and printed/ subfolders pick the mode")
     p.add_argument("--out", type=Path, required=True, help="output folder (created; must not be the input folder)")
-    p.add_argument("--mode", choices=["printed", "handwritten", "auto"], default=None,
+    p.add_argument("--mode", choices=MODES, default=None,
                    help="force one mode for every file (default: from the subfolder, else auto)")
     p.add_argument("-f", "--format", choices=list(FORMATS), default="json",
                    help="also write this rendition beside each JSON answer (<out>/<relative path><extension>)")

@@ -31,8 +31,8 @@ from urllib.parse import urlencode
 import requests
 from urllib3 import encode_multipart_formdata
 
-MAX_BODY_BYTES = 4_400_000  # the API's request body limit (layers/common/ocr_http.py; a test checks they agree)
-MAX_BATCH_IMAGES = 10  # images per POST /api/ocr/batch
+from ocr_core.vocabulary import DEFAULT_MODE, MAX_BATCH_IMAGES, MAX_BODY_BYTES, MODES
+
 MULTIPART_SLACK = 64 * 1024  # room for the multipart headers of a batch body
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 FINAL_CODES = frozenset({"timeout", "uploads_disabled"})  # the API's errors that the same request gets again
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ocr_core.client", description="Read images with a deployed OCR API.")
     p.add_argument("url", help="the stack's ApiUrl output (or http://127.0.0.1:3000)")
     p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--mode", default="auto", choices=["auto", "printed", "handwritten"])
+    p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES)
     p.add_argument("--auth", choices=["iam", "jwt", "none"], default="iam")
     p.add_argument("--token", default=os.environ.get("OCR_API_TOKEN"), help="JWT for --auth jwt (default $OCR_API_TOKEN)")
     p.add_argument("--json", action="store_true", help="print the full results as JSON")

@@ -28,14 +28,14 @@ from ocr_core.model_store import ModelStore, sha256_of
 from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
+from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
 
-MODES = ("printed", "handwritten", "auto")
 # auto, per line (chosen on synthetic lines: benchmarks/auto_margin.py, reports/auto_margin.md):
 AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be ...
 AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is all one kind
-AUTO_KINDS = ("printed", "handwritten")
+AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
 ENGINES = ("crnn", "tesseract", "kerasocr")
 LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
 RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
@@ -77,12 +77,12 @@ class OcrEngine:
     def warm_up(self) -> None:
         """Load both models and trace their graphs (call at container init, not per request)."""
         blank = np.full((40, 200), 255, np.uint8)
-        for kind in ("printed", "handwritten"):
+        for kind in MODEL_KINDS:
             self.recognizer(kind).read_lines([blank])
 
     def model_versions(self) -> dict[str, str]:
         versions = {}
-        for kind in ("printed", "handwritten"):
+        for kind in MODEL_KINDS:
             try:
                 versions[kind] = str(self.store.manifest(kind).get("version"))
             except ModelError:
@@ -142,7 +142,7 @@ class OcrEngine:
             name = f"keras-ocr {kerasocr_adapter.version()} (kurapan)"
             return OcrResult(out_pages, mode, mode_used, name, {"kurapan": self._kurapan_version},
                              self.detector.name, timings)
-        kinds = ["printed", "handwritten"] if mode == "auto" else [mode]
+        kinds = list(MODEL_KINDS) if mode == "auto" else [mode]
         models = {k: self.recognizer(k).version for k in kinds}
         return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
                          self.detector.name, timings)
@@ -296,22 +296,16 @@ def _page_failure(page: int) -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.exception("reading page %d failed", page)
         raise InvalidImageError(f"Page {page} could not be processed ({type(exc).__name__}); "
-                                "this image cannot be read.", "unprocessable_image", 422) from exc
+                                "this image cannot be read.", "unprocessable_image") from exc
 
 
 def _check_choices(mode: str, engine: str, layout: str = "auto") -> None:
     if layout not in LAYOUTS:
-        raise BadRequestError(f"layout must be one of {', '.join(LAYOUTS)}, not {_clip(layout)}", "bad_layout")
+        raise BadRequestError(f"layout must be one of {', '.join(LAYOUTS)}, not {quoted(layout)}", "bad_layout")
     if mode not in MODES:
-        raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {_clip(mode)}", "bad_mode")
+        raise BadRequestError(f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}", "bad_mode")
     if engine not in ENGINES:
-        raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {_clip(engine)}", "bad_engine")
-
-
-def _clip(value: object, limit: int = 40) -> str:
-    """A caller's value quoted in an error message, bounded (it may be a megabyte long)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "...'"
+        raise BadRequestError(f"engine must be one of {', '.join(ENGINES)}, not {quoted(engine)}", "bad_engine")
 
 
 def _load_lexicon(store: ModelStore) -> Lexicon | None:

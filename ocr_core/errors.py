@@ -1,26 +1,26 @@
 """One typed error hierarchy for the engine, the API and the batch job.
 
 Every failure a user can cause or see is an `OcrError` with a machine-readable `code`, the
-HTTP status an API should answer, and a sentence that says what was wrong and what is accepted.
+HTTP status an API should answer (the code's, `vocabulary.ERROR_STATUS`), and a sentence that says what was wrong and what is accepted.
 """
 
 from __future__ import annotations
+
+from ocr_core.vocabulary import error_status
 
 ACCEPTED_FORMATS = "JPEG, PNG, TIFF (multi-page too), BMP, WebP and PDF"
 
 
 class OcrError(Exception):
     code = "ocr_error"
-    http_status = 500
     transient: bool | None = None  # None: our side (5xx) is worth retrying, the input's fault (4xx) is not
 
-    def __init__(self, message: str, code: str | None = None, http_status: int | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
-        if http_status:
-            self.http_status = http_status
+        self.http_status = error_status(self.code)  # one status per code (ocr_core/vocabulary.py)
 
     @property
     def retryable(self) -> bool:
@@ -35,26 +35,22 @@ class InvalidImageError(OcrError):
     """The input is not an image we can read (or breaks a limit)."""
 
     code = "invalid_image"
-    http_status = 400
 
 
 class BadRequestError(OcrError):
     """A parameter is wrong (mode, engine...)."""
 
     code = "bad_request"
-    http_status = 400
 
 
 class ModelError(OcrError):
     """A model is missing, or its file does not match its manifest."""
 
     code = "model_error"
-    http_status = 500
 
 
 class DeadlineExceeded(OcrError):
     """The time budget ran out before the image was read (the function would have been killed)."""
 
     code = "timeout"
-    http_status = 504
     transient = False  # the same image gets the same budget again: a retry would time out too

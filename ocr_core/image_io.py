@@ -31,8 +31,8 @@ MIN_SIDE = 8
 FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "WEBP", "MPO"}  # MPO: multi-picture JPEG from cameras
 
 
-def _error(code: str, message: str, status: int) -> InvalidImageError:
-    return InvalidImageError(message, code, status)
+def _error(code: str, message: str) -> InvalidImageError:
+    return InvalidImageError(message, code)
 
 
 def decode_image(data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None,
@@ -61,7 +61,7 @@ def iter_pages(data: bytes, *, max_bytes: int | None = None, max_pixels: int | N
     total, total_limit = sum(w * h for w, h in sizes), max_total_pixels or MAX_TOTAL_PIXELS
     if total > total_limit:
         raise _error("too_many_pixels", f"The {len(sizes)} pages hold {total / 1e6:.0f} megapixels together; at most "
-                     f"{total_limit / 1e6:.0f} megapixels per image are accepted. Split the file.", 413)
+                     f"{total_limit / 1e6:.0f} megapixels per image are accepted. Split the file.")
     return _decode_pages(img, len(sizes))
 
 
@@ -75,23 +75,23 @@ def _decode_pages(img: Image.Image, count: int) -> Iterator[PageImage]:
 
 def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
     if not data:
-        raise _error("empty_input", f"The image is empty (0 bytes). Send a {ACCEPTED_FORMATS} image.", 400)
+        raise _error("empty_input", f"The image is empty (0 bytes). Send a {ACCEPTED_FORMATS} image.")
     if len(data) > max_bytes:
-        raise _error("image_too_large", f"The image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB.", 413)
+        raise _error("image_too_large", f"The image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, ValueError, TypeError):
-        raise _error("unsupported_format", f"This is not an image we can read. Accepted formats: {ACCEPTED_FORMATS}.", 415) from None
+        raise _error("unsupported_format", f"This is not an image we can read. Accepted formats: {ACCEPTED_FORMATS}.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(max_pixels) from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure on these bytes is the file's
-        raise _error("corrupt_image", f"The image could not be read: it looks damaged or truncated ({_short(exc)}).", 422) from None
+        raise _error("corrupt_image", f"The image could not be read: it looks damaged or truncated ({_short(exc)}).") from None
     if img.format not in FORMATS:
-        raise _error("unsupported_format", f"{img.format} images are not accepted. Accepted formats: {ACCEPTED_FORMATS}.", 415)
+        raise _error("unsupported_format", f"{img.format} images are not accepted. Accepted formats: {ACCEPTED_FORMATS}.")
     return img
 
 
@@ -101,12 +101,12 @@ def _page_sizes(img: Image.Image, max_pixels: int, max_pages: int) -> list[tuple
     with _as_invalid_image(img.format):
         for i, frame in enumerate(ImageSequence.Iterator(img)):
             if i >= max_pages:
-                raise _error("too_many_pages", f"The image has more than {max_pages} pages; send at most {max_pages}.", 413)
+                raise _error("too_many_pages", f"The image has more than {max_pages} pages; send at most {max_pages}.")
             w, h = frame.size
             if w * h > max_pixels:
                 raise _too_many_pixels(max_pixels, w, h)
             if w < MIN_SIDE or h < MIN_SIDE:
-                raise _error("image_too_small", f"The image is {w}x{h} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed to hold text.", 422)
+                raise _error("image_too_small", f"The image is {w}x{h} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed to hold text.")
             sizes.append((w, h))
     return sizes
 
@@ -121,7 +121,7 @@ def _as_invalid_image(fmt: str | None) -> Iterator[None]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(MAX_IMAGE_PIXELS) from None
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        raise _error("corrupt_image", f"The {fmt} image could not be decoded: it looks damaged or truncated ({_short(exc)}).", 422) from None
+        raise _error("corrupt_image", f"The {fmt} image could not be decoded: it looks damaged or truncated ({_short(exc)}).") from None
 
 
 def _short(exc: Exception) -> str:
@@ -132,7 +132,7 @@ def _short(exc: Exception) -> str:
 
 def _too_many_pixels(limit: int, w: int = 0, h: int = 0) -> InvalidImageError:
     size = f" ({w}x{h})" if w else ""
-    return _error("too_many_pixels", f"The image is too large{size}; at most {limit / 1e6:.0f} megapixels are accepted.", 413)
+    return _error("too_many_pixels", f"The image is too large{size}; at most {limit / 1e6:.0f} megapixels are accepted.")
 
 
 def _to_rgb(frame: Image.Image) -> np.ndarray:
@@ -143,7 +143,7 @@ def _to_rgb(frame: Image.Image) -> np.ndarray:
         arr = np.asarray(frame, dtype=np.float64)
         finite = np.isfinite(arr)  # float TIFFs can hold NaN/Inf: they would blank the whole page
         if not finite.any():
-            raise _error("corrupt_image", "The image holds no finite pixel values (all NaN or infinite).", 422)
+            raise _error("corrupt_image", "The image holds no finite pixel values (all NaN or infinite).")
         lo, hi = float(arr[finite].min()), float(arr[finite].max())
         arr = (np.where(finite, arr, hi) - lo) / max(hi - lo, 1e-9) * 255.0  # NaN/Inf -> paper
         return np.repeat(np.clip(arr, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)

@@ -8,7 +8,9 @@ Two layouts, chosen explicitly:
   `MODEL_VERSION_<KIND>` (e.g. `MODEL_VERSION_HANDWRITTEN=2026.11.25-0912`) pins a version
   instead of `latest`. The model is resolved once per process (a Lambda cold start), downloaded
   to `OCR_MODEL_CACHE` (default /tmp/ocr-models) and sha256-checked; if anything fails the
-  model baked into the image (the flat store) is used instead and `status()` says why.
+  model baked into the image (the flat store) is used instead and a warning says why. What
+  is served is what results report (`models`) and /api/health names (ocr_http.model_versions,
+  the same steps: vocabulary.wanted_version, runtime_file, the sha256).
 
 The manifest's sha256, alphabet and input shape are verified before a model is used, and each
 model is loaded once per process (Lambda containers reuse it across invocations). A model folder
@@ -28,17 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ocr_core import vocabulary
 from ocr_core.alphabet import ALPHABET
 from ocr_core.errors import ModelError
 from ocr_core.preprocess import LINE_HEIGHT, PREPROCESS_STEPS
-from ocr_core.runtime import RUNTIME_ENV, RUNTIMES, LineModel, open_line_model
+from ocr_core.runtime import LineModel, open_line_model
 from ocr_core.storage import fetch_uri, is_s3, join_uri, read_uri, split_s3
+from ocr_core.vocabulary import MODEL_KINDS, REGISTRY_POINTER, RUNTIME_ENV
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 PACKAGED_MODELS = Path(__file__).resolve().parent / "models"  # where a wheel install carries them (pyproject)
 S3_CACHE = Path(os.environ.get("OCR_MODEL_CACHE", "/tmp/ocr-models"))
-REGISTRY_KINDS = ("printed", "handwritten")  # what the registry serves; other names (lexicon) stay baked
-LATEST = "latest"
+REGISTRY_KINDS = MODEL_KINDS  # what the registry serves; other names (lexicon) stay baked
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +77,19 @@ def sha256_of(path: Path) -> str:
 
 
 def runtime_file(manifest: dict[str, Any], runtime: str) -> tuple[str, str]:
-    """(file name, sha256) of a runtime's model file as the manifest records it."""
-    if runtime == "keras":
-        return Path(manifest.get("file", "model.keras")).name, str(manifest.get("sha256", ""))
-    entry = manifest.get("runtimes", {}).get(runtime)
-    if not entry:
-        raise ModelError(f"model {manifest.get('name', '?')}@{manifest.get('version', '?')} has no {runtime} export "
-                         f"(run `python -m training.export <model folder>`, or set {RUNTIME_ENV}=keras)")
-    return Path(entry["file"]).name, str(entry.get("sha256", ""))
+    """(file name, sha256) of a runtime's model file as the manifest records it (vocabulary.runtime_file)."""
+    try:
+        return vocabulary.runtime_file(manifest, runtime)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def choose_runtime(manifest: dict[str, Any], wanted: str | None = None) -> str:
-    """The runtime asked for (argument, else OCR_RUNTIME), else onnx when the model has an ONNX export, else keras."""
-    wanted = wanted or os.environ.get(RUNTIME_ENV) or ""
-    if wanted:
-        if wanted not in RUNTIMES:
-            raise ModelError(f"{RUNTIME_ENV}={wanted!r}: the runtimes are {', '.join(RUNTIMES)}")
-        return wanted
-    return "onnx" if "onnx" in manifest.get("runtimes", {}) else "keras"
+    """The runtime asked for (argument, else OCR_RUNTIME), else onnx when exported, else keras (vocabulary.choose_runtime)."""
+    try:
+        return vocabulary.choose_runtime(manifest, wanted)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def check_manifest(manifest: dict[str, Any], model_file: Path, sha256: str | None = None) -> None:
@@ -138,7 +136,6 @@ class ModelStore:
         self.versions = dict(versions or {})
         self._cache: dict[str, LoadedModel] = {}
         self._resolved: dict[str, Path] = {}
-        self._status: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ public API
@@ -172,24 +169,6 @@ class ModelStore:
                 self._cache[name] = LoadedModel(name, manifest, folder, model, runtime)
             return self._cache[name]
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        """Per registry kind: version in use, where it came from, and why the fallback was taken (for /api/health)."""
-        if self.model_uri:
-            for kind in REGISTRY_KINDS:
-                try:
-                    self._resolve(kind)
-                except ModelError as exc:  # not even a baked model: report instead of raising
-                    self._status.setdefault(kind, {"version": "missing", "source": None, "fallback": str(exc)})
-            return {k: dict(v) for k, v in self._status.items()}
-        out = {}
-        for kind in REGISTRY_KINDS:
-            try:
-                out[kind] = {"version": str(self.manifest(kind).get("version")), "source": str(self._flat_dir(kind)),
-                             "fallback": None}
-            except ModelError as exc:
-                out[kind] = {"version": "missing", "source": None, "fallback": str(exc)}
-        return out
-
     # ------------------------------------------------------------------ flat store
     def _flat_dir(self, name: str) -> Path:
         if is_s3(self.root):
@@ -213,8 +192,9 @@ class ModelStore:
         return target
 
     # ------------------------------------------------------------------ registry
-    def _wanted_version(self, kind: str) -> str:
-        return self.versions.get(kind) or os.environ.get(f"MODEL_VERSION_{kind.upper()}") or LATEST
+    def _read_pointer(self, kind: str) -> dict[str, Any]:
+        assert self.model_uri
+        return dict(json.loads(read_uri(join_uri(self.model_uri, kind, REGISTRY_POINTER))))
 
     def _resolve(self, kind: str) -> Path:
         """Registry model (downloaded, verified) or, on any failure, the baked one; decided once."""
@@ -223,8 +203,7 @@ class ModelStore:
                 return self._resolved[kind]
             assert self.model_uri
             try:
-                folder, version, source = self._from_registry(kind)
-                self._status[kind] = {"version": version, "source": source, "fallback": None}
+                folder = self._from_registry(kind)
             except Exception as exc:  # S3 down, no such version, corrupt upload: serve the baked model
                 reason = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
                 folder = self._flat_dir(kind)
@@ -234,16 +213,13 @@ class ModelStore:
                     version = "missing"
                 log.warning("model %s: registry %s unusable (%s); using the baked model %s@%s",
                             kind, self.model_uri, reason, kind, version)
-                self._status[kind] = {"version": version, "source": str(folder), "fallback": reason}
             self._resolved[kind] = folder
             return folder
 
-    def _from_registry(self, kind: str) -> tuple[Path, str, str]:
+    def _from_registry(self, kind: str) -> Path:
+        """The registry's version of `kind` (the pin, else latest), downloaded and checked; raises when unusable."""
         assert self.model_uri
-        version = self._wanted_version(kind)
-        if version == LATEST:
-            pointer = json.loads(read_uri(join_uri(self.model_uri, kind, "latest.json")))
-            version = str(pointer["version"])
+        version = vocabulary.wanted_version(kind, self._read_pointer, self.versions.get(kind))
         base = join_uri(self.model_uri, kind, version)
         if not is_s3(base):  # a local registry needs no copy
             target = Path(base)
@@ -261,4 +237,4 @@ class ModelStore:
             raise ModelError(f"registry {base} holds manifest version {manifest.get('version')!r}, not {version!r}")
         file_name, sha256 = runtime_file(manifest, choose_runtime(manifest, self.runtime))
         check_manifest(manifest, target / file_name, sha256)
-        return target, version, base
+        return target

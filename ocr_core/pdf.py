@@ -37,15 +37,15 @@ def iter_pdf_pages(data: bytes, *, dpi: int | None, max_pages: int, max_pixels: 
     """
     dpi = dpi or PDF_DPI
     if not MIN_DPI <= dpi <= MAX_DPI:
-        raise InvalidImageError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, not {dpi}.", "bad_dpi", 400)
+        raise InvalidImageError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, not {dpi}.", "bad_dpi")
     try:
         doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise InvalidImageError("The PDF is encrypted (password-protected); send it decrypted.",
-                                    "encrypted_pdf", 422) from None
+                                    "encrypted_pdf") from None
         raise InvalidImageError(f"The PDF could not be read: it looks damaged or truncated ({exc}).",
-                                "corrupt_pdf", 422) from None
+                                "corrupt_pdf") from None
     try:
         sizes = _page_sizes(doc, dpi / POINTS_PER_INCH, max_pages, max_pixels)
     except BaseException:
@@ -56,27 +56,27 @@ def iter_pdf_pages(data: bytes, *, dpi: int | None, max_pages: int, max_pixels: 
         doc.close()
         raise InvalidImageError(f"The {len(sizes)} PDF pages hold {total / 1e6:.0f} megapixels together at {dpi} dpi; at "
                                 f"most {max_total_pixels / 1e6:.0f} are accepted (ask for a lower dpi, or split the file).",
-                                "too_many_pixels", 413)
+                                "too_many_pixels")
     return _render(doc, len(sizes), dpi / POINTS_PER_INCH)
 
 
 def _page_sizes(doc: pdfium.PdfDocument, scale: float, max_pages: int, max_pixels: int) -> list[tuple[int, int]]:
     count = len(doc)
     if count == 0:
-        raise InvalidImageError("The PDF has no pages.", "corrupt_pdf", 422)
+        raise InvalidImageError("The PDF has no pages.", "corrupt_pdf")
     if count > max_pages:
-        raise InvalidImageError(f"The PDF has {count} pages; send at most {max_pages}.", "too_many_pages", 413)
+        raise InvalidImageError(f"The PDF has {count} pages; send at most {max_pages}.", "too_many_pages")
     sizes = []
     for index in range(count):
         try:
             w_pt, h_pt = doc.get_page_size(index)
         except pdfium.PdfiumError as exc:
-            raise InvalidImageError(f"Page {index + 1} of the PDF could not be read ({exc}).", "corrupt_pdf", 422) from None
+            raise InvalidImageError(f"Page {index + 1} of the PDF could not be read ({exc}).", "corrupt_pdf") from None
         w, h = round(w_pt * scale), round(h_pt * scale)
         if w * h > max_pixels:
             raise InvalidImageError(
                 f"Page {index + 1} of the PDF is {w}x{h} pixels at {round(scale * POINTS_PER_INCH)} dpi; at most "
-                f"{max_pixels / 1e6:.0f} megapixels are accepted (ask for a lower dpi).", "too_many_pixels", 413)
+                f"{max_pixels / 1e6:.0f} megapixels are accepted (ask for a lower dpi).", "too_many_pixels")
         sizes.append((w, h))
     return sizes
 
@@ -89,7 +89,7 @@ def _render(doc: pdfium.PdfDocument, count: int, scale: float) -> Iterator:
                 rgb = np.asarray(page.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB"), dtype=np.uint8)
             except pdfium.PdfiumError as exc:
                 raise InvalidImageError(f"Page {index + 1} of the PDF could not be rendered: it looks damaged ({exc}).",
-                                        "corrupt_pdf", 422) from None
+                                        "corrupt_pdf") from None
             finally:
                 page.close()
             yield PageImage(rgb, index + 1)

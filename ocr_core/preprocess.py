@@ -12,8 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-LINE_HEIGHT = 32  # model input height in pixels
-WIDTH_STEP = 4  # the CRNN downsamples width by 4: one CTC time step per 4 input columns
+from ocr_core.vocabulary import LINE_HEIGHT, WIDTH_STEP  # noqa: F401 - the geometry preprocessing produces
+
 MAX_LINE_WIDTH = 1600  # wider lines are squeezed (about 100+ characters at 32 px height)
 MIN_LINE_WIDTH = 16
 PREPROCESS_STEPS = ("isolate",)  # what a manifest's "preprocess" may name

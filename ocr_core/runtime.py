@@ -21,9 +21,8 @@ from typing import Protocol
 import numpy as np
 
 from ocr_core.preprocess import LINE_HEIGHT
+from ocr_core.vocabulary import RUNTIMES
 
-RUNTIME_ENV = "OCR_RUNTIME"
-RUNTIMES = ("onnx", "keras")
 DEFAULT_ONNX_FILE = "model.onnx"
 
 

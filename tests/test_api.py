@@ -253,7 +253,7 @@ BAD_REQUESTS = [
     ("key outside uploads", "POST", "/api/ocr", {"json": {"s3_key": "results/x.json"}}, 400, "bad_s3_key"),
     ("oversized body", "POST", "/api/ocr", {"data": b"\x89PNG" + b"0" * 4_500_000, "headers": {"Content-Type": "image/png"}}, 413, "payload_too_large"),
     ("too many images", "POST", "/api/ocr/batch", {"files": [("images", (f"{i}.png", b"x")) for i in range(11)]}, 413, "too_many_images"),
-    ("two images on /api/ocr", "POST", "/api/ocr", {"files": [("image", ("a.png", b"x")), ("image", ("b.png", b"y"))]}, 400, "too_many_images"),
+    ("two images on /api/ocr", "POST", "/api/ocr", {"files": [("image", ("a.png", b"x")), ("image", ("b.png", b"y"))]}, 413, "too_many_images"),
     ("unknown route", "GET", "/api/nothing", {}, 404, "not_found"),
     ("trailing slash", "POST", "/api/ocr/", {"files": {"image": ("n.png", b"x")}}, 404, "not_found"),
     ("json batch too large", "POST", "/api/ocr/batch", {"json": {"images": [{"s3_key": "uploads/public/none/x.png"}] * 11}}, 413, "too_many_images"),

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import ocr_http
 import pytest
 
 from ocr_core.errors import ModelError
@@ -76,7 +77,8 @@ def test_registry_latest_and_pinned_versions(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("breakage", ["no latest", "unknown version", "version mismatch"])
-def test_registry_problems_fall_back_to_the_baked_model(tmp_path: Path, breakage: str) -> None:
+def test_registry_problems_fall_back_to_the_baked_model(tmp_path: Path, breakage: str, monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
     root = _local_registry(tmp_path, ["v1"], latest=None if breakage == "no latest" else "v1")
     if breakage == "unknown version":
         (root / "handwritten" / "latest.json").write_text(json.dumps({"version": "v7"}))
@@ -86,5 +88,8 @@ def test_registry_problems_fall_back_to_the_baked_model(tmp_path: Path, breakage
     store = ModelStore(model_uri=str(root))
     baked = json.loads((REPO_MODELS / "handwritten" / "manifest.json").read_text())["version"]
     assert store.manifest("handwritten")["version"] == baked
-    status = store.status()["handwritten"]
-    assert status["version"] == baked and status["source"] == str(REPO_MODELS / "handwritten") and status["fallback"]
+    assert store.local_dir("handwritten") == REPO_MODELS / "handwritten"
+    assert "using the baked model" in caplog.text  # and the log says why
+    monkeypatch.setenv("MODEL_URI", str(root))  # /api/health names what is served: the baked model, not the registry's
+    monkeypatch.delenv("OCR_MODEL_DIR", raising=False)
+    assert ocr_http.model_versions()["handwritten"] == baked

@@ -108,4 +108,4 @@ def test_a_crash_inside_the_pipeline_is_that_images_error(engine: OcrEngine, mon
 def test_a_huge_mode_value_is_not_echoed(engine: OcrEngine) -> None:
     with pytest.raises(BadRequestError) as err:
         engine.read(b"x", mode="m" * 1_000_000)
-    assert (err.value.code, err.value.http_status) == ("bad_mode", 400) and len(str(err.value)) < 200
+    assert (err.value.code, err.value.http_status) == ("bad_mode", 422) and len(str(err.value)) < 200

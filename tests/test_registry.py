@@ -15,12 +15,13 @@ from pathlib import Path
 import boto3
 import cv2
 import numpy as np
+import ocr_http
 import pytest
 import requests
 
 from ocr_core import storage
 from ocr_core.engine import OcrEngine
-from ocr_core.model_store import REPO_MODELS, ModelStore
+from ocr_core.model_store import REPO_MODELS, ModelStore, cache_root
 from training import evaluation, iam, registry
 from training.train import TrainConfig, train
 
@@ -59,7 +60,8 @@ def _latest(s3, kind: str = "handwritten") -> str:
     return json.loads(s3.get_object(Bucket=BUCKET, Key=f"models/{kind}/latest.json")["Body"].read())["version"]
 
 
-def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = TrainConfig(kind="handwritten", epochs=1, steps_per_epoch=2, batch_size=4, val_samples=4, workers=0,
                       threads=2, out=ROOT, workdir=str(tmp_path / "work"), version="tiny-1", test_samples=8,
                       promote=True, checkpoint_uri=f"s3://{BUCKET}/checkpoints/tiny-1")
@@ -89,9 +91,11 @@ def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsy
     engine = OcrEngine(store, detector="opencv")
     result = engine.read(_png(), mode="handwritten")
     assert result.models["handwritten"] == "handwritten@tiny-1"
-    assert store.status()["handwritten"] == {"version": "tiny-1", "source": f"{ROOT}/handwritten/tiny-1", "fallback": None}
-    assert store.status()["printed"]["fallback"]  # nothing published for printed: the baked model, said so
-    assert engine.model_versions()["printed"] == json.loads((REPO_MODELS / "printed" / "manifest.json").read_text())["version"]
+    baked_printed = json.loads((REPO_MODELS / "printed" / "manifest.json").read_text())["version"]
+    assert store.local_dir("handwritten") == cache_root() / BUCKET / "models" / "handwritten" / "tiny-1"
+    assert engine.model_versions()["printed"] == baked_printed  # nothing published for printed: the baked model
+    monkeypatch.setenv("MODEL_URI", ROOT)  # /api/health names the same versions as the results
+    assert ocr_http.model_versions() == {"handwritten": "tiny-1", "printed": baked_printed}
 
     # a better model (the shipped one) beats it on the same test set; tiny-1's recorded score is reused
     registry.publish(_baked_copy(tmp_path, "good-2"), ROOT)
@@ -119,7 +123,8 @@ def test_train_publish_promote_serve_gate_and_rollback(s3, tmp_path: Path, capsy
     assert registry.main(["rollback", "--root", ROOT, "--kind", "handwritten"]) == 2  # nothing left to roll back to
 
 
-def test_corrupt_upload_is_refused_and_the_baked_model_is_served(s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_upload_is_refused_and_the_baked_model_is_served(s3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     registry.publish(_baked_copy(tmp_path, "ok-1"), ROOT)
     registry.publish(_baked_copy(tmp_path, "bad-2"), ROOT)
     assert registry.promote(ROOT, "handwritten", "ok-1", eval_samples=8)["promoted"]  # as good as the baked model
@@ -134,15 +139,15 @@ def test_corrupt_upload_is_refused_and_the_baked_model_is_served(s3, tmp_path: P
     baked = json.loads((REPO_MODELS / "handwritten" / "manifest.json").read_text())["version"]
     loaded = store.load("handwritten")
     assert loaded.version == baked and loaded.path == REPO_MODELS / "handwritten"
-    status = store.status()["handwritten"]
-    assert status["version"] == baked and "sha256" in status["fallback"]
+    assert "sha256" in caplog.text  # the warning says why the registry's model is not served
+    assert ocr_http.model_versions()["handwritten"] == baked  # and /api/health does not name bad-2
     result = OcrEngine(store, detector="opencv").read(_png(), mode="handwritten")
     assert result.models["handwritten"] == f"handwritten@{baked}"
 
     monkeypatch.setenv("MODEL_VERSION_HANDWRITTEN", "ok-1")  # a pinned version instead of latest
     assert ModelStore().load("handwritten").version == "ok-1"
     unreachable = ModelStore(model_uri="s3://no-such-bucket/models")
-    assert unreachable.manifest("handwritten")["version"] == baked and unreachable.status()["handwritten"]["fallback"]
+    assert unreachable.manifest("handwritten")["version"] == baked
 
 
 def _fake_iam(root: Path) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ reads the source as written.
 from __future__ import annotations
 
 import ast
+import json
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
@@ -78,3 +79,59 @@ def test_a_hidden_cycle_would_be_found(tmp_path: Path) -> None:
     assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}}
     with pytest.raises(CycleError):
         TopologicalSorter(graph).prepare()
+
+
+# ----------------------------------------------------------------------------- one vocabulary
+CODE_ARG = {"ApiError": 0, "error_response": 1, "_error": 0,  # where each call takes its error code
+            "OcrError": 1, "BadRequestError": 1, "InvalidImageError": 1, "ModelError": 1, "DeadlineExceeded": 1}
+
+
+def error_codes_in_source() -> dict[str, str]:
+    """Every error code a call in ocr_core/, functions/ or layers/ raises or answers: code -> where."""
+    found: dict[str, str] = {}
+    for folder in ("ocr_core", "functions", "layers"):
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name not in CODE_ARG:
+                    continue
+                args = [*node.args, *(k.value for k in node.keywords if k.arg == "code")]
+                index = CODE_ARG[name] if len(node.args) > CODE_ARG[name] else len(node.args)
+                if index < len(args) and isinstance(args[index], ast.Constant) and isinstance(args[index].value, str):
+                    found.setdefault(args[index].value, f"{path.relative_to(REPO)}:{node.lineno}")
+    return found
+
+
+def test_every_error_code_has_one_status() -> None:
+    from ocr_core.vocabulary import ERROR_STATUS
+
+    codes = error_codes_in_source()
+    assert {"bad_mode", "corrupt_pdf", "too_many_images", "method_not_allowed"} <= set(codes)  # the scan sees them
+    missing = {code: where for code, where in codes.items() if code not in ERROR_STATUS}
+    assert not missing, f"error codes without a status in ocr_core/vocabulary.py ERROR_STATUS: {missing}"
+
+
+def test_the_layer_carries_the_vocabulary_as_it_is() -> None:
+    """The zip functions' layer cannot import ocr_core: it carries a copy, which must be the same file."""
+    source = (REPO / "ocr_core" / "vocabulary.py").read_bytes()
+    assert (REPO / "layers" / "common" / "ocr_vocabulary.py").read_bytes() == source, \
+        "run: cp ocr_core/vocabulary.py layers/common/ocr_vocabulary.py"
+
+
+def test_the_web_page_and_the_spec_use_the_vocabulary() -> None:
+    """Places that cannot import the vocabulary (JavaScript, HTML, the generated spec) say the same."""
+    import re
+
+    from ocr_core import vocabulary
+
+    static = REPO / "functions" / "web" / "static"
+    select = re.search(r'<select[^>]*id="mode"[^>]*>(.*?)</select>', (static / "index.html").read_text(), re.S)
+    assert select, "the page's mode <select id=\"mode\"> is gone"
+    assert sorted(re.findall(r'<option value="(\w+)"', select.group(1))) == sorted(vocabulary.MODES)
+    js = (static / "app.js").read_text()
+    assert re.search(r"const MAX_BODY_BYTES = (\d+);", js).group(1) == str(vocabulary.MAX_BODY_BYTES)
+    assert re.search(r"const MAX_BATCH = (\d+);", js).group(1) == str(vocabulary.MAX_BATCH_IMAGES)
+    spec = json.loads((REPO / "functions" / "web" / "openapi.json").read_text())
+    assert spec["components"]["schemas"]["Mode"]["enum"] == list(vocabulary.MODES)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from ocr_core.vocabulary import LINE_HEIGHT
+
 CNN = [(32, (2, 2), 0.0), (64, (2, 2), 0.0), (128, (2, 1), 0.1), (128, (2, 1), 0.1), (256, (2, 1), 0.2)]
 ARCHS: dict[str, tuple[int, ...]] = {"base": (128, 64), "wide": (256, 256)}  # BiLSTM units per layer
 
 
 def build_crnn(num_classes: int, name: str = "crnn", arch: str = "base") -> keras.Model:
     """num_classes = len(alphabet) + 1 (blank)."""
-    image = keras.Input(shape=(32, None, 1), name="image")
+    image = keras.Input(shape=(LINE_HEIGHT, None, 1), name="image")
     x = image
     for filters, pool, dropout in CNN:
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)

@@ -29,8 +29,9 @@ from typing import Any
 
 from ocr_core import storage
 from ocr_core.model_store import check_manifest, default_model_dir, runtime_file
+from ocr_core.vocabulary import REGISTRY_POINTER
 
-LATEST_FILE = "latest.json"
+LATEST_FILE = REGISTRY_POINTER  # <root>/<kind>/latest.json (ocr_core/vocabulary.py: the functions read it)
 
 
 class RegistryError(RuntimeError):

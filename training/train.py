@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from ocr_core import storage
 from ocr_core.alphabet import ALPHABET
+from ocr_core.vocabulary import LINE_HEIGHT
 from training.evaluation import evaluate, test_set
 
 CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
@@ -140,7 +141,7 @@ def _prefetched(batches_: Iterator, prefetch: int) -> Iterator:
     """tf.data pipeline over the batch generator: the next batches are built while the GPU trains."""
     import tensorflow as tf
 
-    spec = (tf.TensorSpec([None, 32, None, 1], tf.float32), tf.TensorSpec([None, None], tf.int32),
+    spec = (tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32), tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32))
     ds = tf.data.Dataset.from_generator(
         lambda: ((b.images, b.labels, b.label_lengths, b.steps) for b in batches_), output_signature=spec)

@@ -49,7 +49,7 @@ def _read(image: ImageInput, mode: str, deadline: float) -> dict[str, Any]:
     try:
         result = ENGINE.read(image.data, mode=mode, deadline=deadline)
     except OcrError as err:
-        raise ApiError(err.http_status, err.code, err.message) from None  # the engine knows the status
+        raise ApiError(err.code, err.message) from None  # the engine knows the status
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
     return {"filename": image.filename, **result.to_dict()}
 
@@ -64,7 +64,7 @@ def _export(image: ImageInput, request: OcrRequest, deadline: float) -> Response
         result = ENGINE.read_pages(pages, request.mode, deadline=deadline)
         body = export(result, request.format, pages=pages, source=image.filename)
     except OcrError as err:
-        raise ApiError(err.http_status, err.code, err.message) from None
+        raise ApiError(err.code, err.message) from None
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
     fmt = FORMATS[request.format]
     return Response(status_code=200, content_type=fmt.media_type, body=body if fmt.binary else body.decode("utf-8"),

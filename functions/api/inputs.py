@@ -28,8 +28,8 @@ from python_multipart.exceptions import FormParserError
 from ocr_core.export import FORMATS
 from ocr_core.image_io import MAX_IMAGE_BYTES
 from ocr_core.storage import error_code, s3_client
+from ocr_core.vocabulary import MODES
 
-MODES = ("printed", "handwritten", "auto")
 MAX_FORM_FIELDS = 10  # text fields of a multipart body (only `mode` is read); files are capped by the batch size
 
 
@@ -53,11 +53,11 @@ def body_bytes(event: dict[str, Any]) -> bytes:
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(400, "bad_body", "the request body is marked base64 but is not valid base64") from None
+            raise ApiError("bad_body", "the request body is marked base64 but is not valid base64") from None
     else:
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     if len(data) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large",
+        raise ApiError("payload_too_large",
                        f"the request body is {len(data):,} bytes; the limit is {MAX_BODY_BYTES:,}. "
                        "For larger images POST /api/uploads, POST the file with the returned form fields, then send {\"s3_key\": ...}")
     return data
@@ -69,7 +69,7 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
     content_type = headers.get("content-type", "").strip()
     data = body_bytes(event)
     if not data:
-        raise ApiError(400, "empty_body", "the request has no body; send an image as multipart/form-data field "
+        raise ApiError("empty_body", "the request has no body; send an image as multipart/form-data field "
                        "'image', as a raw image/* body, or as JSON {\"image\": \"<base64>\"}")
     media = content_type.split(";")[0].strip().lower()
     fmt = query.get("format")
@@ -85,18 +85,18 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         images = [ImageInput(query.get("filename") or "image", data)]
         mode = query.get("mode") or default_mode
     else:
-        raise ApiError(415, "unsupported_media_type",
+        raise ApiError("unsupported_media_type",
                        f"Content-Type {media or '(none)'} is not accepted; use multipart/form-data, image/*, "
                        "application/pdf or application/json")
     if mode not in MODES:
-        raise ApiError(422, "bad_mode", f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
+        raise ApiError("bad_mode", f"mode must be one of {', '.join(MODES)}, not {quoted(mode)}")
     fmt = fmt or "json"
     allowed = ("json",) if batch else tuple(FORMATS)
     if fmt not in allowed:
-        raise ApiError(422, "bad_format", f"format must be one of {', '.join(allowed)}, not {quoted(fmt)}"
+        raise ApiError("bad_format", f"format must be one of {', '.join(allowed)}, not {quoted(fmt)}"
                        + (" (the batch route answers JSON; read one image per request for other formats)" if batch else ""))
     if batch and len(images) > MAX_BATCH_IMAGES:
-        raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
+        raise ApiError("too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
     return OcrRequest(images, mode, fmt)
 
 
@@ -111,9 +111,9 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
         """Stop parsing at the first part too many (a body may hold 60,000 tiny parts)."""
         counts[kind] += 1
         if kind == "fields" and counts[kind] > MAX_FORM_FIELDS:
-            raise ApiError(413, "too_many_fields", f"a request holds at most {MAX_FORM_FIELDS} form fields")
+            raise ApiError("too_many_fields", f"a request holds at most {MAX_FORM_FIELDS} form fields")
         if kind == "files" and counts[kind] > max_files + 1:  # one over: the checks below answer with the count
-            raise ApiError(413 if batch else 400, "too_many_images", f"this route reads at most {max_files} image(s) per request"
+            raise ApiError("too_many_images", f"this route reads at most {max_files} image(s) per request"
                            + ("" if batch else "; use POST /api/ocr/batch for several"))
 
     def on_field(field: Any) -> None:
@@ -132,15 +132,15 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
         parser.write(data)
         parser.finalize()
     except (FormParserError, ValueError) as err:
-        raise ApiError(400, "bad_multipart", f"the multipart/form-data body could not be parsed: {err}") from None
+        raise ApiError("bad_multipart", f"the multipart/form-data body could not be parsed: {err}") from None
     wanted = ("images", "image") if batch else ("image",)
     images = [img for field, img in files if field in wanted]
     if not images:
         seen = sorted({f for f, _ in files} | set(fields))
-        raise ApiError(400, "missing_image", f"no file in field {' or '.join(repr(w) for w in wanted)}"
+        raise ApiError("missing_image", f"no file in field {' or '.join(repr(w) for w in wanted)}"
                        + (f"; the request has fields {', '.join(repr(s) for s in seen)}" if seen else ""))
     if not batch and len(images) > 1:
-        raise ApiError(400, "too_many_images", "this route reads one image; use POST /api/ocr/batch for several")
+        raise ApiError("too_many_images", "this route reads one image; use POST /api/ocr/batch for several")
     return images, fields
 
 
@@ -148,17 +148,17 @@ def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str
     """`uploads`: the caller's upload prefix, the only place an `s3_key` may point."""
     body = parse_json(data)
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
+        raise ApiError("bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
     mode, fmt = body.get("mode"), body.get("format")
     if batch and "images" in body:
         entries = body["images"]
         if not isinstance(entries, list) or not entries:
-            raise ApiError(400, "missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
+            raise ApiError("missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
         if len(entries) > MAX_BATCH_IMAGES:  # before reading any of them
-            raise ApiError(413, "too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
+            raise ApiError("too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
         return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode, fmt
     if "image" not in body and "s3_key" not in body:
-        raise ApiError(400, "missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
+        raise ApiError("missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
                        + (' or "images" (a list)' if batch else ""))
     return [_json_entry(body, 0, uploads, lenient=False)], mode, fmt
 
@@ -167,16 +167,16 @@ def _json_entry(entry: Any, index: int, uploads: str, lenient: bool) -> ImageInp
     """One JSON image; in a batch (`lenient`) a bad entry becomes that entry's error, not the request's."""
     try:
         if not isinstance(entry, dict):
-            raise ApiError(400, "missing_image", f'images[{index}] must be an object with "image" or "s3_key"')
+            raise ApiError("missing_image", f'images[{index}] must be an object with "image" or "s3_key"')
         if "s3_key" in entry:
             key = str(entry["s3_key"])
             return ImageInput(str(entry.get("filename") or os.path.basename(key)), read_upload(key, uploads))
         if not isinstance(entry.get("image"), str):
-            raise ApiError(400, "missing_image", '"image" must be a base64 string')
+            raise ApiError("missing_image", '"image" must be a base64 string')
         try:
             data = base64.b64decode(entry["image"].split(",", 1)[-1] if entry["image"].startswith("data:") else entry["image"], validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError(400, "bad_base64", '"image" is not valid base64') from None
+            raise ApiError("bad_base64", '"image" is not valid base64') from None
         return ImageInput(str(entry.get("filename") or f"image-{index}"), data)
     except ApiError as err:
         if not lenient:
@@ -187,18 +187,18 @@ def _json_entry(entry: Any, index: int, uploads: str, lenient: bool) -> ImageInp
 def read_upload(key: str, prefix: str) -> bytes:
     """Bytes of an image this caller uploaded through POST /api/uploads (only their prefix is readable)."""
     if not key.startswith(prefix) or ".." in key:
-        raise ApiError(400, "bad_s3_key", f"s3_key must be a key POST /api/uploads returned to you (starting with {prefix!r})")
+        raise ApiError("bad_s3_key", f"s3_key must be a key POST /api/uploads returned to you (starting with {prefix!r})")
     bucket = os.environ.get("UPLOAD_BUCKET")
     if not bucket:
-        raise ApiError(503, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
+        raise ApiError("uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set)")
     try:
         obj = s3_client().get_object(Bucket=bucket, Key=key)
     except ClientError as err:
         code = error_code(err)
         if code in ("NoSuchKey", "404", "AccessDenied", "403"):  # 403: no upload there (policy scope)
-            raise ApiError(404, "upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
-        raise ApiError(503, "storage_unavailable", f"the upload could not be read now ({code}); retry") from None
+            raise ApiError("upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
+        raise ApiError("storage_unavailable", f"the upload could not be read now ({code}); retry") from None
     if obj.get("ContentLength", 0) > MAX_IMAGE_BYTES:  # refuse before reading it into memory
         obj["Body"].close()
-        raise ApiError(413, "image_too_large", f"the upload is {obj['ContentLength']:,} bytes; images may be at most {MAX_IMAGE_BYTES:,}")
+        raise ApiError("image_too_large", f"the upload is {obj['ContentLength']:,} bytes; images may be at most {MAX_IMAGE_BYTES:,}")
     return bytes(obj["Body"].read())

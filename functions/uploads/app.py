@@ -49,13 +49,13 @@ def _safe_name(name: str) -> str:
 def create_upload() -> Any:
     body = json_body(app) if app.current_event.body else {}
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", 'send a JSON object such as {"filename": "scan.png", "content_type": "image/png"}')
+        raise ApiError("bad_json", 'send a JSON object such as {"filename": "scan.png", "content_type": "image/png"}')
     content_type = str(body.get("content_type") or "image/png")
     if content_type not in CONTENT_TYPES:
-        raise ApiError(415, "unsupported_media_type", f"content_type must be one of {', '.join(CONTENT_TYPES)}")
+        raise ApiError("unsupported_media_type", f"content_type must be one of {', '.join(CONTENT_TYPES)}")
     bucket = os.environ.get("UPLOAD_BUCKET")
     if not bucket:
-        raise ApiError(503, "uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set); "
+        raise ApiError("uploads_disabled", "this deployment has no upload bucket (UPLOAD_BUCKET is not set); "
                        "send images of up to 4.4 MB in the request body instead")
     caller = caller_id(app.current_event.raw_event)
     key = f"{upload_prefix(caller)}{uuid.uuid4().hex}/{_safe_name(str(body.get('filename') or ''))}"

@@ -44,7 +44,7 @@ def page() -> Any:  # (Any: Powertools reads return types into the spec)
 def asset(name: str) -> Any:
     path = STATIC / name
     if path.suffix not in ASSET_TYPES or path.parent != STATIC or not path.is_file():
-        raise ApiError(404, "not_found", f"no asset {name}")
+        raise ApiError("not_found", f"no asset {name}")
     return Response(200, ASSET_TYPES[path.suffix], path.read_text(encoding="utf-8"))
 
 

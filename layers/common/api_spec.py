@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ocr_vocabulary import DEFAULT_MODE, MAX_BATCH_IMAGES, MAX_BODY_BYTES, MODEL_KINDS, MODES
+
 REF = "#/components/schemas/"
 JSON = "application/json"
 
@@ -22,7 +24,7 @@ def ref(name: str) -> dict[str, str]:
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "Mode": {"type": "string", "enum": ["printed", "handwritten", "auto"], "default": "auto"},
+    "Mode": {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE},
     "Format": {"type": "string", "enum": ["json", "txt", "jsonl", "tsv", "hocr", "alto", "pdf"], "default": "json",
                "description": "answer format (ocr_core.export): json (the full result), txt (pages separated by a form "
                               "feed), jsonl (one JSON line per text line), tsv (Tesseract's columns), hocr (hOCR 1.2), "
@@ -53,7 +55,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "text": {"type": "string"}, "confidence": {"type": "number"}, "box": ref("Box"),
-            "mode": {"type": "string", "enum": ["printed", "handwritten"]}, "page": {"type": "integer"},
+            "mode": {"type": "string", "enum": list(MODEL_KINDS)}, "page": {"type": "integer"},
             "words": {"type": "array", "items": ref("Word")},
         },
     },
@@ -106,8 +108,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 ERROR_MEANINGS = {
     400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix)",
     404: "unknown route, or nothing uploaded at s3_key", 405: "wrong method",
-    413: "body over 4.4 MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, batch over 10 images, "
-         "more than 10 form fields",
+    413: f"body over {MAX_BODY_BYTES / 1e6:.1f} MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, "
+         f"batch over {MAX_BATCH_IMAGES} images (more than one on /api/ocr), more than 10 form fields",
     415: "not an image or PDF, or a content type the API does not take",
     422: "bad mode or format, corrupt image, `corrupt_pdf`, `encrypted_pdf`, or an image the pipeline cannot process "
          "(`unprocessable_image`)",
@@ -145,7 +147,7 @@ BATCH_BODY = {
         "multipart/form-data": {"schema": {"type": "object", "required": ["images"], "properties": {
             "images": {"type": "array", "items": {"type": "string", "format": "binary"}}, "mode": ref("Mode")}}},
         JSON: {"schema": {"type": "object", "required": ["images"], "properties": {
-            "images": {"type": "array", "maxItems": 10, "items": ref("JsonImage")}, "mode": ref("Mode")}}},
+            "images": {"type": "array", "maxItems": MAX_BATCH_IMAGES, "items": ref("JsonImage")}, "mode": ref("Mode")}}},
     },
 }
 
@@ -200,9 +202,9 @@ def openapi_spec(resolvers: list[Any], version: str) -> dict[str, Any]:
         description=("Reads printed and handwritten text from images with our own Keras models. Every error is JSON "
                      '`{"error": code, "message": ..., "request_id": ...}`; API Gateway\'s own (401/403 auth, 429 '
                      'throttled, 413 over 10 MB) are `{"message": ...}`. 4xx and 504 answers are deterministic: the '
-                     "same request gets the same answer. Limits: request bodies up to 4.4 MB (bigger images go through "
+                     f"same request gets the same answer. Limits: request bodies up to {MAX_BODY_BYTES / 1e6:.1f} MB (bigger images go through "
                      "POST /api/uploads: a presigned S3 POST form under the caller's own prefix), images up to 20 MiB / "
-                     "50 megapixels per page / 100 megapixels in all / 50 pages, batches up to 10 images; reading stops "
+                     f"50 megapixels per page / 100 megapixels in all / 50 pages, batches up to {MAX_BATCH_IMAGES} images; reading stops "
                      "before the function's 29 s timeout (504 `timeout`; a batch answers 200 with `timeout` entries and "
                      "`warnings`). Routes are throttled one by one (429)."),
         servers=[Server(url="/", description="this API (the page at / and these docs call it same-origin)"),

@@ -15,16 +15,17 @@ import re
 from typing import Any
 
 import boto3
+import ocr_vocabulary as vocabulary  # ocr_core/vocabulary.py, copied into the layer
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from ocr_vocabulary import error_status, quoted  # noqa: F401 - quoted: for the handlers
 
 APP_VERSION = "0.1.0"  # equals ocr_core.__version__ (tests/test_api.py checks it)
 SERVICE = "serverless-ocr"
 
-# API Gateway -> Lambda carries at most 6 MB of event, so ~4.4 MB of base64-encoded image.
-MAX_BODY_BYTES = int(os.environ.get("OCR_API_MAX_BODY_BYTES", str(4_400_000)))
-MAX_BATCH_IMAGES = int(os.environ.get("OCR_API_MAX_BATCH_IMAGES", "10"))
+MAX_BODY_BYTES = int(os.environ.get("OCR_API_MAX_BODY_BYTES", str(vocabulary.MAX_BODY_BYTES)))
+MAX_BATCH_IMAGES = int(os.environ.get("OCR_API_MAX_BATCH_IMAGES", str(vocabulary.MAX_BATCH_IMAGES)))
 
 # The routes of the whole API (all functions), for 405 answers and the OpenAPI check.
 ROUTES: dict[str, set[str]] = {
@@ -43,11 +44,11 @@ tracer = Tracer(service=SERVICE)
 
 
 class ApiError(Exception):
-    """A request the API refuses: becomes `{"error": code, "message": ...}` with `status`."""
+    """A request the API refuses: becomes `{"error": code, "message": ...}` with the code's status."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message = error_status(code), code, message
 
 
 UPLOAD_ROOT = "uploads/"
@@ -78,8 +79,8 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
                     body=json.dumps(body, ensure_ascii=False))
 
 
-def error_response(app: APIGatewayHttpResolver, status: int, code: str, message: str) -> Response:
-    return json_response(status, {"error": code, "message": message, "request_id": request_id(app)})
+def error_response(app: APIGatewayHttpResolver, code: str, message: str) -> Response:
+    return json_response(error_status(code), {"error": code, "message": message, "request_id": request_id(app)})
 
 
 def json_body(app: APIGatewayHttpResolver) -> Any:
@@ -92,15 +93,9 @@ def parse_json(data: str | bytes) -> Any:
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON: {err}") from None
+        raise ApiError("bad_json", f"the body is not valid JSON: {err}") from None
     except RecursionError:
-        raise ApiError(400, "bad_json", "the body is JSON nested too deeply; send a flat object") from None
-
-
-def quoted(value: object, limit: int = 40) -> str:
-    """A caller's value in an error message, bounded (it may be a megabyte long)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "...'"
+        raise ApiError("bad_json", "the body is JSON nested too deeply; send a flat object") from None
 
 
 def make_resolver() -> APIGatewayHttpResolver:
@@ -111,24 +106,24 @@ def make_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(ApiError)
     def _api_error(err: ApiError) -> Response:
         logger.info("request refused", extra={"error": err.code, "status": err.status})
-        return error_response(app, err.status, err.code, err.message)
+        return error_response(app, err.code, err.message)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
         path, method = app.current_event.path, app.current_event.http_method
         allowed = ROUTES.get(path)
         if allowed:
-            resp = error_response(app, 405, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(sorted(allowed))}")
+            resp = error_response(app, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(sorted(allowed))}")
             resp.headers["Allow"] = ", ".join(sorted(allowed))
             return resp
-        return error_response(app, 404, "not_found", f"no route {method} {path}; routes: " +
+        return error_response(app, "not_found", f"no route {method} {path}; routes: " +
                               ", ".join(f"{m} {p}" for p, ms in ROUTES.items() for m in sorted(ms)))
 
     @app.exception_handler(Exception)
     def _unexpected(err: Exception) -> Response:
         logger.exception("unhandled error")
         # Not "retry": an unexpected failure may well happen again on the same request.
-        return error_response(app, 500, "internal_error", "the service failed unexpectedly on this request; "
+        return error_response(app, "internal_error", "the service failed unexpectedly on this request; "
                               "report the request_id if it persists")
 
     return app
@@ -139,45 +134,82 @@ _S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
 
 
 _s3: Any = None  # one client per container, made on first use
+_verified: dict[str, str] = {}  # model file URI + its ETag (or mtime) -> sha256: each version of a file is hashed once
 
 
-def _read(uri: str) -> dict[str, Any]:
-    """JSON at a path or s3:// URI (ocr_core.model_store.read_uri needs numpy; this layer does not)."""
+def _open(uri: str) -> Any:
+    """A readable stream of the bytes at a path or s3:// URI (ocr_core.storage needs the engine package; this layer has none)."""
     global _s3
     match = _S3_URI.match(uri)
     if match:
         _s3 = _s3 or boto3.client("s3")
-        body = _s3.get_object(Bucket=match.group(1), Key=match.group(2))["Body"].read()
-        return dict(json.loads(body))
-    with open(uri, encoding="utf-8") as f:
-        return dict(json.load(f))
+        return _s3.get_object(Bucket=match.group(1), Key=match.group(2))["Body"]
+    return open(uri, "rb")  # noqa: SIM115 - closed by the callers' with
 
 
-def model_versions(kinds: tuple[str, ...] = ("printed", "handwritten")) -> dict[str, str]:
-    """The model version each OCR function serves, read without loading any model.
+def _read(uri: str) -> dict[str, Any]:
+    """JSON at a path or s3:// URI."""
+    with _open(uri) as f:
+        return dict(json.loads(f.read()))
 
-    With `MODEL_URI` (the registry, see training/registry.py) it is the pinned
-    `MODEL_VERSION_<KIND>` or the version `latest.json` names (a warm container keeps the version
-    it loaded until it is recycled; every OCR result names the exact one); without a promoted
-    version the functions use the model baked into their image ("image"). Otherwise it is the manifest in `OCR_MODEL_DIR` (default: the repo's models/).
-    Health reports, never fails: an unreadable store gives "unavailable".
+
+def _sha256(uri: str) -> str:
+    """sha256 of the file at a path or s3:// URI, hashed once per version of the object (ETag / mtime)."""
+    match = _S3_URI.match(uri)
+    if match:
+        global _s3
+        _s3 = _s3 or boto3.client("s3")
+        seen = f"{uri} {_s3.head_object(Bucket=match.group(1), Key=match.group(2))['ETag']}"
+    else:
+        stat = os.stat(uri)
+        seen = f"{uri} {stat.st_mtime_ns} {stat.st_size}"
+    if seen not in _verified:
+        digest = hashlib.sha256()
+        with _open(uri) as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        _verified[seen] = digest.hexdigest()
+    return _verified[seen]
+
+
+def registry_version(registry: str, kind: str) -> str:
+    """The registry version the OCR functions serve for `kind`, checked the way ocr_core.model_store checks it:
+    the pin or latest.json (vocabulary.wanted_version), that version's manifest, the sha256 of the file the
+    runtime loads. Raises when any step fails: then the functions serve the model baked into their image."""
+    version = vocabulary.wanted_version(kind, lambda k: _read(f"{registry}/{k}/{vocabulary.REGISTRY_POINTER}"))
+    base = f"{registry}/{kind}/{version}"
+    manifest = _read(f"{base}/manifest.json")
+    if str(manifest.get("version")) != version:
+        raise ValueError(f"{base} holds manifest version {manifest.get('version')!r}")
+    file_name, sha256 = vocabulary.runtime_file(manifest, vocabulary.choose_runtime(manifest))
+    if _sha256(f"{base}/{file_name}") != sha256:
+        raise ValueError(f"{base}/{file_name} does not match its manifest's sha256")
+    return version
+
+
+def model_versions(kinds: tuple[str, ...] = vocabulary.MODEL_KINDS) -> dict[str, str]:
+    """The model version each OCR function serves, read without loading any model: what their results name.
+
+    With `MODEL_URI` (the registry, see training/registry.py) it is `registry_version` (a warm OCR
+    container keeps the version it loaded until it is recycled; every OCR result names the exact one);
+    when the registry has no usable version (none promoted, unreadable, a file failing its sha256)
+    the functions serve the model baked into their image: its manifest's version where this function
+    can read it (`OCR_MODEL_DIR`, default the repo's models/), else "image". Without `MODEL_URI` it
+    is that baked manifest's version. Health reports, never fails: an unreadable baked manifest
+    without a registry gives "unavailable".
     """
     registry = os.environ.get("MODEL_URI", "").rstrip("/")
     folder = os.environ.get("OCR_MODEL_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
     versions: dict[str, str] = {}
     for kind in kinds:
+        if registry:
+            try:
+                versions[kind] = registry_version(registry, kind)
+                continue
+            except Exception as err:  # noqa: BLE001 - health reports, never raises
+                logger.info("registry model not served", extra={"kind": kind, "reason": f"{type(err).__name__}: {err}"})
         try:
-            pinned = os.environ.get(f"MODEL_VERSION_{kind.upper()}")
-            if registry and pinned:  # the functions load this version, whatever latest says
-                versions[kind] = pinned
-            elif registry:
-                versions[kind] = str(_read(f"{registry}/{kind}/latest.json")["version"])
-            else:
-                versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))
-        except Exception as err:  # noqa: BLE001 - health reports, never raises
-            # Health may read only */latest.json (least privilege, no s3:ListBucket), so S3 answers a
-            # missing pointer with 403; either way the OCR functions serve the model baked into their image.
-            code = getattr(err, "response", {}).get("Error", {}).get("Code")
-            no_pointer = registry and code in ("NoSuchKey", "404", "AccessDenied", "403")
-            versions[kind] = "image" if no_pointer else "unavailable"
+            versions[kind] = str(_read(os.path.join(folder, kind, "manifest.json")).get("version", "unknown"))
+        except Exception:  # noqa: BLE001 - the zip function has no baked models: it cannot name the image's
+            versions[kind] = "image" if registry else "unavailable"
     return versions

@@ -37,8 +37,8 @@ from ocr_core.dropfolder.store import (
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.export import FORMATS, export, get_format
 from ocr_core.image_io import MAX_IMAGE_BYTES, decode_image
+from ocr_core.vocabulary import MODES
 
-MODES = ("printed", "handwritten", "auto")
 MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
 FORMAT_KEY = "ocr-format"  # object metadata or tag: a rendition written beside the JSON answer
 
@@ -100,7 +100,7 @@ class DropFolderRunner:
         ref = item.ref
         if ref.size is not None and ref.size > MAX_IMAGE_BYTES:  # do not download what we will refuse
             err = InvalidImageError(f"The image is {ref.size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.1f} MB.",
-                                    "image_too_large", 413)
+                                    "image_too_large")
             return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
         try:
             src = self.store.read_source(ref)
@@ -111,7 +111,7 @@ class DropFolderRunner:
             gone = f"missing:{ref.etag}"
             if _answers(head, gone):
                 return Outcome(ref.key, "duplicate", self.store.location(rkey), answer_status="error")
-            err = OcrError("The object was deleted before it could be read.", "source_missing", 404)
+            err = OcrError("The object was deleted before it could be read.", "source_missing")
             doc = self._error_doc(ref, err, {}, t0)
             doc["source"]["fingerprint"] = gone
             return self._write_answer(rkey, head, doc, ref.key)
@@ -234,7 +234,7 @@ class DropFolderRunner:
         except SourceSuperseded:
             return Outcome(ref.key, "superseded")
         except SourceMissing:
-            err = OcrError("The manifest was deleted before it could be read.", "source_missing", 404)
+            err = OcrError("The manifest was deleted before it could be read.", "source_missing")
             return self._write_answer(rkey, head, self._error_doc(ref, err, {}, t0), ref.key)
         try:
             mode, fmt, refs = jobs.manifest_items(src, self.store, _valid_mode)

@@ -1,11 +1,11 @@
 """The service's words, in one place: modes, line geometry, the model registry's layout, request
 limits, and the HTTP status of every error code.
 
-Standard library only, so every layer can use it: the engine and the batch job (`ocr_core`), the
-API functions, the zip functions' Lambda layer (which carries a copy, `layers/common/ocr_vocabulary.py`,
-checked byte for byte by tests/test_structure.py: `cp ocr_core/vocabulary.py layers/common/ocr_vocabulary.py`),
-the OpenAPI document (`layers/common/api_spec.py`), the Python client and training. The web page
-(JavaScript) cannot import it: tests/test_web.py checks the page against it.
+Standard library only, so every layer can use it: the engine and the drop-folder job (`ocr_core`),
+the API functions, the zip functions' Lambda layer (`layers/common/ocr_vocabulary.py` is a symlink to
+this file: `sam build` copies its content; the engine image copies it under that name), the OpenAPI
+document (`layers/common/api_spec.py`), the Python client and training. The web page (JavaScript)
+cannot import it: tests/test_structure.py checks the page and the generated spec against it.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from make_test_data import ink  # scripts/ is on the path when this runs as a script
+from make_test_data import to_paper as scan
 
 from training.synth import elastic
 
@@ -26,38 +27,22 @@ PRINTED = [
 HANDWRITTEN = ["Buy milk and bread", "Call Anna at 5 pm", "Meeting moved to Tuesday"]
 
 
-def page(lines: list[str], font_path: str, size: int, line_gap: float) -> np.ndarray:
-    font = ImageFont.truetype(font_path, size)
-    width = int(max(font.getlength(t) for t in lines) + 2 * size)
-    height = int(len(lines) * size * line_gap + 2 * size)
-    img = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(img)
-    for i, text in enumerate(lines):
-        draw.text((size, size + i * size * line_gap), text, fill=255, font=font)
-    return np.asarray(img)
-
-
-def to_paper(ink: np.ndarray, rng: np.random.Generator, angle: float) -> np.ndarray:
-    h, w = ink.shape
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    ink = cv2.warpAffine(ink, m, (w, h))
-    gx = np.linspace(0.9, 1.0, w)[None, :]
-    img = (240 * gx) * (1 - ink / 255.0) + 30 * (ink / 255.0)
-    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.7) + rng.normal(0, 6, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
+def to_paper(coverage: np.ndarray, rng: np.random.Generator, angle: float) -> np.ndarray:
+    """The samples' scan look: a little brighter light fall-off and more noise than tests/data's."""
+    return scan(coverage, rng, angle, paper=240, ink_level=30, darkest_light=0.9, noise=6)
 
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     rng = np.random.default_rng(7)
-    printed = page(PRINTED, "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf", 34, 1.6)
+    printed = ink(PRINTED, "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf", 34, 1.6)
     cv2.imwrite(str(OUT / "printed-letter.png"), to_paper(printed, rng, 1.5))
     (OUT / "printed-letter.txt").write_text("\n".join(PRINTED) + "\n")
-    hand = page(HANDWRITTEN, "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 48, 1.8)
+    hand = ink(HANDWRITTEN, "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 48, 1.8)
     hand = elastic(hand, random.Random(3), alpha=60, sigma=6)
     cv2.imwrite(str(OUT / "handwritten-note.png"), to_paper(hand, rng, -2.0))
     (OUT / "handwritten-note.txt").write_text("\n".join(HANDWRITTEN) + "\n")
-    word = page(["Tuesday"], "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 48, 1.8)  # one word: API latency
+    word = ink(["Tuesday"], "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf", 48, 1.8)  # one word: API latency
     word = elastic(word, random.Random(5), alpha=60, sigma=6)
     cv2.imwrite(str(OUT / "handwritten-word.png"), to_paper(word, np.random.default_rng(11), 0.5))
     (OUT / "handwritten-word.txt").write_text("Tuesday\n")

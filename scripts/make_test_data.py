@@ -49,14 +49,16 @@ def ink(lines: list[str], font_path: str, size: int, line_gap: float) -> np.ndar
     return np.asarray(img)
 
 
-def to_paper(coverage: np.ndarray, rng: np.random.Generator, angle: float) -> np.ndarray:
-    """Ink -> a scan: rotation, light falling off to one side, blur and sensor noise."""
+def to_paper(coverage: np.ndarray, rng: np.random.Generator, angle: float, *, paper: float = 242, ink_level: float = 28,
+             darkest_light: float = 0.88, noise: float = 5) -> np.ndarray:
+    """Ink -> a scan: rotation, light falling off to one side (to `darkest_light`), blur and sensor noise.
+    Also scripts/make_samples.py's renderer (with its own paper, ink and noise levels)."""
     h, w = coverage.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     coverage = cv2.warpAffine(coverage, m, (w, h))
-    light = np.linspace(0.88, 1.0, w)[None, :]
-    img = (242 * light) * (1 - coverage / 255.0) + 28 * (coverage / 255.0)
-    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.7) + rng.normal(0, 5, img.shape)
+    light = np.linspace(darkest_light, 1.0, w)[None, :]
+    img = (paper * light) * (1 - coverage / 255.0) + ink_level * (coverage / 255.0)
+    img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.7) + rng.normal(0, noise, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -2,8 +2,8 @@
 
     decode (image_io) -> detect lines (segment / CRAFT) -> recognize (CRNN + CTC) -> assemble
 
-Engines: `crnn` (ours, default), `tesseract` (the binary), `kerasocr` (keras-ocr's kurapan CRNN on
-the words of our detected lines, printed digits + lowercase only; needs `crnn_kurapan.h5`).
+Recognition backends, by name (`backends.py`): `crnn` (ours, default), `tesseract` (the binary, whole
+pages), `kerasocr` (keras-ocr's kurapan CRNN on the words of our detected lines; needs `crnn_kurapan.h5`).
 
 Models load once per engine (create one engine per process and reuse it).
 """
@@ -19,13 +19,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ocr_core import __version__, kerasocr_adapter, tesseract
-from ocr_core.detect import LineDetector, find_kerasocr_weights, make_detector
+from ocr_core.backends import BACKENDS, RecognitionBackend
+from ocr_core.detect import LineDetector, make_detector
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, ModelError, OcrError
 from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon
-from ocr_core.model_store import ModelStore, sha256_of
-from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
+from ocr_core.model_store import ModelStore
+from ocr_core.recognize import CrnnRecognizer, LineReading
 from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
 from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
@@ -36,7 +36,7 @@ AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
 AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
 AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is all one kind
 AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
-ENGINES = ("crnn", "tesseract", "kerasocr")
+ENGINES = tuple(BACKENDS)  # recognition backends by name: crnn (default), tesseract, kerasocr
 LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
 RECOGNIZE_CHUNK = 16  # lines per deadline check (the recognizer's batch size)
 ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
@@ -53,8 +53,7 @@ class OcrEngine:
         self.decoder = decoder or os.environ.get("OCR_DECODER", "greedy")
         self.lexicon = _load_lexicon(self.store) if os.environ.get("OCR_LEXICON", "1") != "0" else None
         self._recognizers: dict[str, CrnnRecognizer] = {}
-        self._kurapan: kerasocr_adapter.KurapanRecognizer | None = None  # loaded on first use
-        self._kurapan_version = ""
+        self._backends: dict[str, RecognitionBackend] = {}  # by name, made on first use
         self._seconds = {"detect_mpx": 0.0, "line": 0.0}  # learned step costs (see _learn), for deadlines
 
     # ------------------------------------------------------------------ models
@@ -63,16 +62,11 @@ class OcrEngine:
             self._recognizers[kind] = CrnnRecognizer(self.store.load(kind))
         return self._recognizers[kind]
 
-    def kurapan(self) -> kerasocr_adapter.KurapanRecognizer:
-        """keras-ocr's kurapan recognizer, when `crnn_kurapan.h5` is in the store or KERAS_OCR_CACHE_DIR."""
-        if self._kurapan is None:
-            path = find_kerasocr_weights(self.store, kerasocr_adapter.KURAPAN_WEIGHTS)
-            if path is None:
-                raise ModelError(f"the kerasocr engine needs keras-ocr's {kerasocr_adapter.KURAPAN_WEIGHTS} in the model store's "
-                                 "keras-ocr/ folder or in KERAS_OCR_CACHE_DIR (it is never downloaded)")
-            self._kurapan = kerasocr_adapter.KurapanRecognizer(path)
-            self._kurapan_version = f"{path.name} sha256:{sha256_of(path)[:12]}"
-        return self._kurapan
+    def backend(self, name: str) -> RecognitionBackend:
+        """The recognition backend called `name` (backends.BACKENDS), made once per engine."""
+        if name not in self._backends:
+            self._backends[name] = BACKENDS[name](self)
+        return self._backends[name]
 
     def warm_up(self) -> None:
         """Load both models and trace their graphs (call at container init, not per request)."""
@@ -113,12 +107,10 @@ class OcrEngine:
         _check_choices(mode, engine, layout)
         timings = dict(timings or {})
         start, before = time.perf_counter(), timings.get("decode", 0.0)
-        if engine == "tesseract":
-            return self._read_with_tesseract(pages, mode, timings, deadline)
-        if engine == "kerasocr":
-            if mode == "handwritten":
-                raise BadRequestError("the kerasocr engine reads printed text only (mode printed or auto)", "bad_mode")
-            self.kurapan()  # raises ModelError when its weights are absent
+        backend = self.backend(engine)
+        backend.check(mode)
+        if backend.reads_pages:
+            return self._read_whole_pages(backend, pages, mode, timings, deadline)
         out_pages: list[Page] = []
         detect_ms = recog_ms = 0.0
         for page in self._checked(pages, deadline, timings):
@@ -131,21 +123,15 @@ class OcrEngine:
                 if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
                     self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
                 t = time.perf_counter()
-                lines = self._recognize_words(regions) if engine == "kerasocr" else self._recognize(regions, mode, deadline)
+                lines = backend.read_lines(regions, mode, deadline)
                 recog_ms += (time.perf_counter() - t) * 1000
             out_pages.append(Page(page.page, page.width, page.height, lines))
         timings.update(detect=detect_ms, recognize=recog_ms)
         timings["total"] = before + (time.perf_counter() - start) * 1000  # page decoding happens inside
         used = Counter(ln.mode for p in out_pages for ln in p.lines)
         mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
-        if engine == "kerasocr":
-            name = f"keras-ocr {kerasocr_adapter.version()} (kurapan)"
-            return OcrResult(out_pages, mode, mode_used, name, {"kurapan": self._kurapan_version},
-                             self.detector.name, timings)
-        kinds = list(MODEL_KINDS) if mode == "auto" else [mode]
-        models = {k: self.recognizer(k).version for k in kinds}
-        return OcrResult(out_pages, mode, mode_used, f"ocr_core {__version__} (crnn)", models,
-                         self.detector.name, timings)
+        name, models = backend.describe(mode)
+        return OcrResult(out_pages, mode, mode_used, name, models, self.detector.name, timings)
 
     def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         crops = [r.crop for r in regions]
@@ -241,37 +227,18 @@ class OcrEngine:
         old = self._seconds[what]
         self._seconds[what] = seconds if old == 0.0 else 0.7 * old + 0.3 * seconds
 
-    def _recognize_words(self, regions: list) -> list[Line]:
-        """kurapan reads words: each line crop is cut at its blank gaps, each word read alone."""
-        spans = [word_spans(r.crop, r.band[1] - r.band[0]) for r in regions]
-        crops = [r.crop[:, x0:x1] for r, line_spans in zip(regions, spans) for x0, x1 in line_spans]
-        readings = iter(self.kurapan().recognize(crops))
-        lines = []
-        for region, line_spans in zip(regions, spans):
-            words = []
-            for x0, x1 in line_spans:
-                text, conf = next(readings)
-                if text:
-                    words.append(Word(text, conf, region.crop_x_to_box(x0, x1)))
-            if words:
-                lines.append(Line(" ".join(w.text for w in words), float(np.mean([w.confidence for w in words])),
-                                  region.box, words, "printed"))
-        return lines
-
-    def _read_with_tesseract(self, pages: Iterable[PageImage], mode: str, timings: dict[str, float],
-                             deadline: float | None) -> OcrResult:
-        if not tesseract.available():
-            raise ModelError("the tesseract engine was requested but the tesseract binary is not installed")
+    def _read_whole_pages(self, backend: RecognitionBackend, pages: Iterable[PageImage], mode: str,
+                          timings: dict[str, float], deadline: float | None) -> OcrResult:
+        """A backend that finds its own lines (tesseract) reads each page whole."""
         t = time.perf_counter()
         out = []
         for p in self._checked(pages, deadline, timings):
             with _page_failure(p.page):
-                out.append(Page(p.page, p.width, p.height, tesseract.read_page(p.gray())))
+                out.append(Page(p.page, p.width, p.height, backend.read_page(p)))
         timings["recognize"] = (time.perf_counter() - t) * 1000
         timings["total"] = sum(timings.values())
-        return OcrResult(out, mode, "tesseract", tesseract.version(), {}, "tesseract", timings)
-
-
+        name, models = backend.describe(mode)
+        return OcrResult(out, mode, backend.name, name, models, backend.name, timings)
 
 
 def _check_deadline(deadline: float | None, where: str, expected_seconds: float = 0.0) -> None:

@@ -24,13 +24,6 @@ PARAGRAPH = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    e = OcrEngine(detector="opencv")
-    e.warm_up()
-    return e
-
-
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -216,3 +209,18 @@ def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample
     assert cer("\n".join(lines), auto.text) < 0.05, auto.text
     doubtful = sum(ln.confidence < 0.8 for ln in printed.pages[0].lines)
     assert len(printed.pages[0].lines) >= 12 and sum(read_by_hand) <= AUTO_SAMPLE + doubtful < 12, read_by_hand
+
+
+@pytest.mark.skipif(not __import__("ocr_core.tesseract").tesseract.available(), reason="the tesseract binary is not installed")
+def test_backends_are_chosen_by_name_and_give_one_result_shape(engine: OcrEngine) -> None:
+    """crnn reads our detected lines, tesseract whole pages: the same OcrResult either way, named by the backend."""
+    data = (SAMPLES / "printed-letter.png").read_bytes()
+    truth = (SAMPLES / "printed-letter.txt").read_text()
+    ours, theirs = engine.read(data, mode="printed"), engine.read(data, mode="printed", engine="tesseract")
+    assert ours.engine.endswith("(crnn)") and set(ours.models) == {"printed"} and ours.detector == "opencv-lines"
+    assert theirs.engine.startswith("tesseract") and theirs.models == {} and theirs.detector == "tesseract"
+    assert theirs.to_dict().keys() == ours.to_dict().keys()
+    assert cer(truth, ours.text) < 0.05 and cer(truth, theirs.text) < 0.05, (ours.text, theirs.text)
+    with pytest.raises(OcrError) as err:
+        engine.read(data, engine="easyocr")
+    assert (err.value.code, err.value.http_status) == ("bad_engine", 422)

@@ -21,12 +21,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 LAYER = REPO / "layers" / "common"
-SPEC_FILE = REPO / "functions" / "web" / "openapi.json"
 
 
 for _path in (str(LAYER), str(REPO)):  # what the Lambda runtime has on its path: the layer, the task root
     if _path not in sys.path:
         sys.path.insert(0, _path)
+
+from functions.web.app import SPEC_FILE  # noqa: E402 - the file the web function serves; needs the paths above
 
 
 def resolvers() -> list[Any]:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ AWS_TEST_ENV = {
 }
 
 
-SPEC_FILE = Path(__file__).resolve().parents[1] / "functions" / "web" / "openapi.json"
+SPEC_FILE = REPO / "functions" / "web" / "openapi.json"  # what scripts/make_openapi.py writes and /api/docs serves
 
 
 def assert_documented(method: str, path: str, status: int, body: dict[str, Any]) -> None:
@@ -92,3 +93,35 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for key, value in {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint}.items():
         monkeypatch.setenv(key, value)
     yield moto_endpoint
+
+
+@contextmanager
+def local_api_with_upload_bucket(moto_endpoint: str, bucket: str, *, browser_cors: bool = False) -> Iterator[Any]:
+    """The local API (every template function under the Lambda RIE) wired to the moto server, with an
+    upload bucket (`browser_cors`: browsers may POST to it, as template.yaml allows); `.s3` is a client."""
+    import boto3
+
+    from functions.local_api import LocalApi
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    if browser_cors:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]})
+    with LocalApi(port=0, env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "UPLOAD_BUCKET": bucket}) as local:
+        local.s3 = s3
+        yield local
+
+
+@pytest.fixture(scope="module")
+def engine() -> Any:
+    """One OCR engine per test module: the OpenCV detector (CRAFT's weights may be present or not), models loaded."""
+    from ocr_core.engine import OcrEngine
+
+    e = OcrEngine(detector="opencv")
+    e.warm_up()
+    return e

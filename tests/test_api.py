@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pypdfium2 as pdfium
 import pytest
 import requests
-from conftest import TEST_DATA, assert_documented
+from conftest import TEST_DATA, assert_documented, local_api_with_upload_bucket
 
 from benchmarks import poison
-from functions.local_api import LocalApi, route_for
+from functions.local_api import route_for
 from ocr_core.metrics import cer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,16 +36,7 @@ def expected(name: str) -> str:
 @pytest.fixture(scope="module")
 def api(moto_endpoint: str) -> Any:
     """The local API (all template functions under the RIE) wired to the moto server."""
-    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "UPLOAD_BUCKET": BUCKET}
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    try:
-        s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
-    with LocalApi(port=0, env=env) as local:
-        local.s3 = s3
+    with local_api_with_upload_bucket(moto_endpoint, BUCKET) as local:
         yield local
 
 

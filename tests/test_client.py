@@ -19,16 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from conftest import AWS_TEST_ENV
+from conftest import AWS_TEST_ENV, local_api_with_upload_bucket
 
 import ocr_core.client as client_module
-from functions.local_api import LocalApi
 from ocr_core.client import OcrApiError, OcrClient
 from ocr_core.metrics import cer
 
@@ -112,15 +110,9 @@ class Gateway:
 
 @pytest.fixture(scope="module")
 def gateway(moto_endpoint: str) -> Iterator[Gateway]:
-    env = {"AWS_ENDPOINT_URL": moto_endpoint, **AWS_TEST_ENV, "UPLOAD_BUCKET": BUCKET}
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-    try:
-        s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
-    with LocalApi(port=0, env=env) as api:
+    with local_api_with_upload_bucket(moto_endpoint, BUCKET) as api:
         gw = Gateway(api.url)
-        gw.s3 = s3
+        gw.s3 = api.s3
         try:
             yield gw
         finally:

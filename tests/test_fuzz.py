@@ -24,13 +24,6 @@ SEED = int(os.environ.get("OCR_FUZZ_SEED", "14"))
 MUTANTS_PER_SEED = int(os.environ.get("OCR_FUZZ_MUTANTS", "60"))
 
 
-@pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    e = OcrEngine(detector="opencv")
-    e.warm_up()
-    return e
-
-
 @pytest.mark.filterwarnings("ignore")  # Pillow warns on most mutants; the test counts outcomes
 def test_no_mutant_escapes_with_anything_but_an_ocr_error(engine: OcrEngine) -> None:
     rng = np.random.default_rng(SEED)

@@ -67,11 +67,6 @@ def test_isolate_line_keeps_a_clean_line_whole() -> None:
     assert _ink(isolate_line(clean)) == _ink(clean)
 
 
-@pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    return OcrEngine(detector="opencv")
-
-
 def test_line_crop_with_fragments_reads_as_one_line(engine: OcrEngine) -> None:
     crop, _ = _middle_crop_with_fragments()
     ok, png = cv2.imencode(".png", crop)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SPEC_FILE
 from openapi_spec_validator import validate
 
 import ocr_core
@@ -97,7 +98,6 @@ def test_every_function_handler_imports() -> None:
         assert run.returncode == 0, f"{name}: {handler} does not import:\n{run.stderr[-3000:]}"
 
 
-SPEC_FILE = REPO / "functions" / "web" / "openapi.json"
 
 
 def test_openapi_file_is_what_the_code_declares() -> None:
@@ -347,3 +347,15 @@ def test_wheel_carries_models_metadata_and_a_working_ocr(tmp_path: Path) -> None
     run = subprocess.run([sys.executable, "-m", "ocr_core", "--version"], capture_output=True, text=True, timeout=300,
                          env=env, cwd=tmp_path)
     assert run.returncode == 0 and run.stdout.strip() == f"ocr (ocr_core) {ocr_core.__version__}"
+
+
+def test_the_layer_build_copies_the_vocabulary_link_as_a_file(tmp_path: Path) -> None:
+    """layers/common/ocr_vocabulary.py links to ocr_core/vocabulary.py: the source-copy step of
+    `sam build`'s python workflow (aws_lambda_builders CopySourceAction) must put the file itself in the layer."""
+    code = ("import sys; from aws_lambda_builders.actions import CopySourceAction; "
+            "CopySourceAction('layers/common', sys.argv[1]).execute()")
+    run = subprocess.run([str(REPO / ".venv-sam" / "bin" / "python"), "-c", code, str(tmp_path / "layer")], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    copied = tmp_path / "layer" / "ocr_vocabulary.py"
+    assert not copied.is_symlink() and copied.read_bytes() == (REPO / "ocr_core" / "vocabulary.py").read_bytes()

@@ -19,13 +19,6 @@ from ocr_core.image_io import decode_image, iter_pages
 from ocr_core.metrics import cer
 
 
-@pytest.fixture(scope="module")
-def engine() -> OcrEngine:
-    e = OcrEngine(detector="opencv")
-    e.warm_up()
-    return e
-
-
 def test_tiff_page_without_dimensions_is_a_corrupt_image(engine: OcrEngine) -> None:
     data = poison.tiff_second_page_without_size()
     for read in (decode_image, engine.read):

@@ -270,8 +270,10 @@ def test_the_api_functions_serve_the_promoted_model(s3, aws: str, tmp_path: Path
            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     with LocalApi(port=0, env=env) as api:
         health = requests.get(api.url + "/api/health", timeout=60).json()
-        assert health["models"] == {"handwritten": "from-s3-7", "printed": "image"}, health
-        body = requests.post(api.url + "/api/ocr/handwritten", data=_png("hello"), headers={"Content-Type": "image/png"},
+        baked_printed = json.loads((REPO_MODELS / "printed" / "manifest.json").read_text())["version"]
+        assert health["models"] == {"handwritten": "from-s3-7", "printed": baked_printed}, health
+        body = requests.post(api.url + "/api/ocr", data=_png("hello"), headers={"Content-Type": "image/png"},
                              timeout=120).json()
-        assert body["models"]["handwritten"] == "handwritten@from-s3-7", body
+        # health names what the results name: the registry's handwriting model, the baked printed one
+        assert body["models"] == {"handwritten": "handwritten@from-s3-7", "printed": f"printed@{baked_printed}"}, body
     assert (tmp_path / "function-cache").exists()  # downloaded by the function, not read from the repo

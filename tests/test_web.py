@@ -19,11 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pypdfium2
 import pytest
 import requests
-from conftest import AWS_TEST_ENV
+from conftest import local_api_with_upload_bucket
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -47,16 +46,7 @@ def expected(name: str) -> str:
 @pytest.fixture(scope="module")
 def api(moto_endpoint: str) -> Iterator[LocalApi]:
     """The local API, its upload bucket on the moto server (browsers POST big files there: CORS as in template.yaml)."""
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **{k.lower(): v for k, v in AWS_TEST_ENV.items() if "KEY" in k},
-                      region_name="us-east-1")
-    try:
-        s3.create_bucket(Bucket=BUCKET)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
-    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [
-        {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]})
-    with LocalApi(port=0, env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "UPLOAD_BUCKET": BUCKET}) as local:
-        local.s3 = s3
+    with local_api_with_upload_bucket(moto_endpoint, BUCKET, browser_cors=True) as local:
         yield local
 
 

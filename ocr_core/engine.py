@@ -23,7 +23,7 @@ from ocr_core import __version__, kerasocr_adapter, tesseract
 from ocr_core.detect import LineDetector, find_kerasocr_weights, make_detector
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, ModelError, OcrError
 from ocr_core.image_io import PageImage, iter_pages
-from ocr_core.lexicon import Lexicon
+from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.model_store import ModelStore, sha256_of
 from ocr_core.recognize import CrnnRecognizer, LineReading, word_spans
 from ocr_core.result import Line, OcrResult, Page, Word
@@ -51,7 +51,7 @@ class OcrEngine:
         self.store = store or ModelStore()
         self.detector: LineDetector = make_detector(detector or os.environ.get("OCR_DETECTOR", "auto"), self.store)
         self.decoder = decoder or os.environ.get("OCR_DECODER", "greedy")
-        self.lexicon = _load_lexicon(self.store) if os.environ.get("OCR_LEXICON", "1") != "0" else None
+        self.lexicon = _load_lexicon(self.store, lexicon_languages(os.environ.get("OCR_LEXICON", "")))
         self._recognizers: dict[str, CrnnRecognizer] = {}
         self._kurapan: kerasocr_adapter.KurapanRecognizer | None = None  # loaded on first use
         self._kurapan_version = ""
@@ -314,13 +314,15 @@ def _clip(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "...'"
 
 
-def _load_lexicon(store: ModelStore) -> Lexicon | None:
-    """The English word list (models/lexicon/en.txt) used to respell unsure words, if present."""
+def _load_lexicon(store: ModelStore, languages: tuple[str, ...]) -> Lexicon | None:
+    """The word lists (models/lexicon/<lang>.txt) used to respell unsure words; none without the folder."""
+    if not languages:
+        return None
     try:
-        path = store.local_dir("lexicon") / "en.txt"
+        folder = store.local_dir("lexicon")
     except ModelError:
         return None
-    return Lexicon.load(path) if path.exists() else None
+    return Lexicon.load_languages(folder, languages) if folder.is_dir() else None
 
 
 def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN,

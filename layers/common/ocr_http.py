@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-APP_VERSION = "0.1.0"  # equals ocr_core.__version__ (tests/test_api.py checks it)
+APP_VERSION = "0.2.0"  # equals ocr_core.__version__ and pyproject.toml (tests/test_packaging.py checks it); minor bump on an API change
 SERVICE = "serverless-ocr"
 
 # API Gateway -> Lambda carries at most 6 MB of event, so ~4.4 MB of base64-encoded image.

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # numpy, PIL and the engine load only when `read` is first ca
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise for CLI and Lambda logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def read(source: ReadSource, mode: str = "auto", *, engine: str = "crnn", dpi: int | None = None) -> OcrResult:

@@ -62,12 +62,12 @@ def iter_pages(data: bytes, *, max_bytes: int | None = None, max_pixels: int | N
     if total > total_limit:
         raise _error("too_many_pixels", f"The {len(sizes)} pages hold {total / 1e6:.0f} megapixels together; at most "
                      f"{total_limit / 1e6:.0f} megapixels per image are accepted. Split the file.")
-    return _decode_pages(img, len(sizes))
+    return _decode_pages(img, len(sizes), max_pixels or MAX_IMAGE_PIXELS)
 
 
-def _decode_pages(img: Image.Image, count: int) -> Iterator[PageImage]:
+def _decode_pages(img: Image.Image, count: int, max_pixels: int) -> Iterator[PageImage]:
     for i in range(count):
-        with _as_invalid_image(img.format):
+        with _as_invalid_image(img.format, max_pixels):
             img.seek(i)
             rgb = _to_rgb(img)
         yield PageImage(rgb, i + 1)
@@ -84,8 +84,8 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
             img = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, ValueError, TypeError):
         raise _error("unsupported_format", f"This is not an image we can read. Accepted formats: {ACCEPTED_FORMATS}.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(max_pixels) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning is made an error above
+        raise _too_many_pixels(_pillow_limit(max_pixels, Image.MAX_IMAGE_PIXELS)) from None
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure on these bytes is the file's
@@ -98,7 +98,7 @@ def _open(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
 def _page_sizes(img: Image.Image, max_pixels: int, max_pages: int) -> list[tuple[int, int]]:
     """(width, height) of every page, read from the headers only (no pixel is decoded)."""
     sizes: list[tuple[int, int]] = []
-    with _as_invalid_image(img.format):
+    with _as_invalid_image(img.format, max_pixels):
         for i, frame in enumerate(ImageSequence.Iterator(img)):
             if i >= max_pages:
                 raise _error("too_many_pages", f"The image has more than {max_pages} pages; send at most {max_pages}.")
@@ -112,14 +112,15 @@ def _page_sizes(img: Image.Image, max_pixels: int, max_pages: int) -> list[tuple
 
 
 @contextmanager
-def _as_invalid_image(fmt: str | None) -> Iterator[None]:
-    """Anything a damaged file makes Pillow raise (OSError, SyntaxError, TypeError, struct.error...) -> 422."""
+def _as_invalid_image(fmt: str | None, max_pixels: int) -> Iterator[None]:
+    """Anything a damaged file makes Pillow raise (OSError, SyntaxError, TypeError, struct.error...) -> 422.
+    `max_pixels`: the caller's per-page limit, which a decompression-bomb answer reports."""
     try:
         yield
     except (InvalidImageError, MemoryError):
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels(MAX_IMAGE_PIXELS) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # here only the error: twice Pillow's limit
+        raise _too_many_pixels(_pillow_limit(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or 0))) from None
     except Exception as exc:  # noqa: BLE001 - see the docstring
         raise _error("corrupt_image", f"The {fmt} image could not be decoded: it looks damaged or truncated ({_short(exc)}).") from None
 
@@ -130,9 +131,14 @@ def _short(exc: Exception) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _pillow_limit(max_pixels: int, pillow_pixels: int) -> int:
+    """The limit a page met when Pillow's own decompression-bomb guard fired: the lower of the caller's and Pillow's."""
+    return min(max_pixels, pillow_pixels) if pillow_pixels else max_pixels
+
+
 def _too_many_pixels(limit: int, w: int = 0, h: int = 0) -> InvalidImageError:
     size = f" ({w}x{h})" if w else ""
-    return _error("too_many_pixels", f"The image is too large{size}; at most {limit / 1e6:.0f} megapixels are accepted.")
+    return _error("too_many_pixels", f"The image is too large{size}; at most {limit / 1e6:g} megapixels are accepted.")
 
 
 def _to_rgb(frame: Image.Image) -> np.ndarray:

@@ -1,5 +1,7 @@
 """Lexicon correction: re-read out-of-vocabulary words against dictionary words, scored by CTC.
 
+The word lists are per language (models/lexicon/<lang>.txt, built by scripts/build_lexicon.py);
+`OCR_LEXICON` picks them ('en+fr' by default, '0' for none), like Tesseract's `-l eng+fra`.
 The recognizer's greedy path can misspell a word it is unsure about ("lagy" for "lazy"). For
 each word not in the lexicon, dictionary words within a small edit distance are scored by the
 CTC probability of producing them from the same time steps; one replaces the reading only when
@@ -15,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ocr_core.errors import ModelError
+
+DEFAULT_LANGUAGES = ("en", "fr")  # a French word is not respelled into English; English lines lose nothing
 MARGIN = 5.0  # nats: how much less likely than the greedy word a dictionary word may be
 MIN_LEN = 3
 MAX_CANDIDATES = 12
@@ -36,6 +41,17 @@ class Lexicon:
     def load(cls, path: Path) -> Lexicon:
         return cls([w for w in path.read_text(encoding="utf-8").split() if w])
 
+    @classmethod
+    @lru_cache(maxsize=4)
+    def load_languages(cls, folder: Path, languages: tuple[str, ...]) -> Lexicon:
+        """The union of `folder/<lang>.txt` word lists, in the order given (earlier lists win ties)."""
+        missing = [lang for lang in languages if not (folder / f"{lang}.txt").is_file()]
+        if missing:
+            have = sorted(p.stem for p in folder.glob("*.txt"))
+            raise ModelError(f"no word list for {', '.join(missing)} in {folder} (have: {', '.join(have)})")
+        words = dict.fromkeys(w for lang in languages for w in cls.load(folder / f"{lang}.txt").words)
+        return cls(list(words))
+
     def candidates(self, word: str) -> list[str]:
         if word not in self._candidates:
             from rapidfuzz import process
@@ -54,6 +70,17 @@ class Lexicon:
                 self._candidates.clear()
             self._candidates[word] = [h[0] for h in hits]
         return self._candidates[word]
+
+
+
+def lexicon_languages(setting: str) -> tuple[str, ...]:
+    """The word lists an `OCR_LEXICON` value asks for: '' or '1' the default, '0'/'off' none, 'en+fr'."""
+    setting = setting.strip().lower()
+    if setting in ("0", "off", "none"):
+        return ()
+    if setting in ("", "1", "on"):
+        return DEFAULT_LANGUAGES
+    return tuple(lang for lang in setting.replace(",", "+").split("+") if lang)
 
 
 def ctc_log_prob(probs: np.ndarray, label: list[int]) -> float:

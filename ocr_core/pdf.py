@@ -19,13 +19,25 @@ from ocr_core.errors import InvalidImageError
 from ocr_core.page import PageImage
 
 PDF_DPI = int(os.environ.get("OCR_PDF_DPI", 300))  # the resolution OCR tools conventionally read scans at
-MIN_DPI, MAX_DPI = 50, 600
+MIN_DPI, MAX_DPI = 50, 600  # the one range of `dpi` (CLI --dpi, API `dpi`, batch `ocr-dpi`)
 POINTS_PER_INCH = 72.0
 SIGNATURE_WINDOW = 1024  # PDF readers accept the %PDF- header anywhere in the first 1 KiB
 
 
 def is_pdf(data: bytes) -> bool:
     return b"%PDF-" in data[:SIGNATURE_WINDOW]
+
+
+def check_dpi(dpi: int | str | None) -> int:
+    """The render resolution to use: `dpi` (an int, or its text from a query, form field or tag) or
+    the default PDF_DPI; a 400 `bad_dpi` for anything else or outside MIN_DPI..MAX_DPI."""
+    if dpi is None or dpi == "":
+        return PDF_DPI
+    text = str(dpi).strip()
+    if isinstance(dpi, bool) or not isinstance(dpi, int | str) or not text.isdigit() or not MIN_DPI <= int(text) <= MAX_DPI:
+        shown = text if len(text) <= 20 else text[:20] + "..."
+        raise InvalidImageError(f"dpi must be a whole number between {MIN_DPI} and {MAX_DPI}, not {shown}.", "bad_dpi")
+    return int(text)
 
 
 def iter_pdf_pages(data: bytes, *, dpi: int | None, max_pages: int, max_pixels: int,
@@ -35,9 +47,7 @@ def iter_pdf_pages(data: bytes, *, dpi: int | None, max_pages: int, max_pixels: 
     Every limit is checked from the page sizes before anything is rendered (as image_io does from
     image headers), so an oversized document is refused at once, not after rendering half of it.
     """
-    dpi = dpi or PDF_DPI
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        raise InvalidImageError(f"dpi must be between {MIN_DPI} and {MAX_DPI}, not {dpi}.", "bad_dpi")
+    dpi = check_dpi(dpi)
     try:
         doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:

@@ -82,7 +82,8 @@ ERROR_STATUS: dict[str, int] = {
     "payload_too_large": 413, "too_many_images": 413, "too_many_fields": 413, "job_too_large": 413,
     "unsupported_media_type": 415,
     # a parameter's value
-    "bad_mode": 422, "bad_format": 422, "bad_engine": 422, "bad_layout": 422, "bad_dpi": 422,
+    "bad_mode": 422, "bad_format": 422, "bad_engine": 422, "bad_layout": 422,
+    "bad_dpi": 400,  # a dpi that is not a whole number in range (pdf.check_dpi): 400 since the dpi parameter came (0.2.0)
     # the image
     "invalid_image": 400, "empty_input": 400,
     "image_too_large": 413, "too_many_pixels": 413, "too_many_pages": 413,

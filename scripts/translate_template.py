@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from samcli.lib.cfn_language_extensions import process_template
+from samcli.lib.cfn_language_extensions.resolvers.fn_sub import PLACEHOLDER_PATTERN, FnSubResolver
 from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
 
@@ -26,6 +27,34 @@ class NoManagedPolicies:
 
     def load(self) -> dict[str, str]:
         return {}
+
+
+def _sub_keeping_what_deploy_resolves(self: FnSubResolver, value: dict[str, Any]) -> Any:
+    """Fn::Sub as CloudFormation leaves it after the LanguageExtensions transform.
+
+    SAM CLI's local resolver (1.170) substitutes what it knows (parameters, literal variables) and
+    returns a plain string even when placeholders are left (`${ModelBucket}`, `${AWS::StackName}`,
+    a variable whose value is `!GetAtt`, which it pastes in as Python text): the Fn::Sub was dropped.
+    Here the known values are substituted and, if any placeholder is left, the result stays an
+    Fn::Sub (with the variables it still needs); escapes (`${!x}`) are kept for CloudFormation.
+    """
+    text, variables = self._parse_args(self.get_function_args(value))
+    variables = self._resolve_variable_map(variables)
+    known = {k: v for k, v in variables.items() if not isinstance(v, dict | list)}
+
+    def local(match: Any) -> str:
+        name = str(match.group(1))
+        resolved = None if name.startswith("!") else self._resolve_variable(name, known)
+        return match.group(0) if resolved is None else self._value_to_string(resolved)
+
+    text = PLACEHOLDER_PATTERN.sub(local, text)
+    if not any(not m.group(1).startswith("!") for m in PLACEHOLDER_PATTERN.finditer(text)):
+        return text.replace("${!", "${")  # fully resolved: what CloudFormation would substitute
+    needed = {k: v for k, v in variables.items() if k not in known and "${" + k + "}" in text}
+    return {"Fn::Sub": [text, needed] if needed else text}
+
+
+FnSubResolver.resolve = _sub_keeping_what_deploy_resolves  # type: ignore[method-assign]
 
 
 def with_artifacts(template: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 import requests
-from conftest import TEST_DATA, assert_documented, local_api_with_upload_bucket
+from conftest import TEST_DATA, alto_schema, assert_documented, local_api_with_upload_bucket
 
 from benchmarks import poison
 from functions.local_api import route_for
@@ -169,14 +169,40 @@ def test_multipage_pdf_in_every_answer_format(api: Any) -> None:
     assert len(etree.fromstring(hocr.content).findall(".//{http://www.w3.org/1999/xhtml}div[@class='ocr_page']")) == 2
 
     alto = post(api, "/api/ocr", json={"image": base64.b64encode(data).decode(), "mode": "printed", "format": "alto"})
-    schema = etree.XMLSchema(etree.parse(str(TEST_DATA / "alto" / "alto-4-subset.xsd")))
-    assert alto.headers["Content-Type"].startswith("application/xml") and schema.validate(etree.fromstring(alto.content))
+    assert alto.headers["Content-Type"].startswith("application/xml") and alto_schema().validate(etree.fromstring(alto.content))
 
     pdf = post(api, "/api/ocr?mode=printed&format=pdf", data=data, headers={"Content-Type": "application/pdf"})
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     doc = pdfium.PdfDocument(pdf.content)
     assert [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))] == \
         [p["text"] for p in body["pages"]]
+
+
+def test_pdf_dpi_parameter_on_every_ocr_route(api: Any) -> None:
+    """`dpi` (query, form field or JSON key, as `ocr --dpi`) sets the PDF render resolution on every OCR route,
+    and the searchable PDF keeps the input's paper size at any dpi."""
+    data = (TEST_DATA / "two-pages.pdf").read_bytes()
+    source = pdfium.PdfDocument(data)
+    sizes_pt = [source[i].get_size() for i in range(len(source))]
+
+    def rendered_at(pages: list[dict[str, Any]], dpi: int) -> bool:
+        return len(pages) == len(sizes_pt) and all(
+            abs(p["width"] - w * dpi / 72) <= 1 and abs(p["height"] - h * dpi / 72) <= 1 for p, (w, h) in zip(pages, sizes_pt))
+
+    default = post(api, "/api/ocr?mode=printed", data=data, headers={"Content-Type": "application/pdf"}).json()
+    assert rendered_at(default["pages"], 300), default["pages"]  # OCR_PDF_DPI's default
+    query = post(api, "/api/ocr?mode=printed&dpi=100", data=data, headers={"Content-Type": "application/pdf"}).json()
+    assert rendered_at(query["pages"], 100), query["pages"]
+    form = post(api, "/api/ocr/handwritten", files={"image": ("report.pdf", data)}, data={"dpi": "150"}).json()
+    assert rendered_at(form["pages"], 150), form["pages"]
+    batch = post(api, "/api/ocr/batch", json={"images": [{"image": base64.b64encode(data).decode()}], "mode": "printed",
+                                              "dpi": 120}).json()
+    assert rendered_at(batch["results"][0]["pages"], 120), batch["results"]
+
+    pdf = post(api, "/api/ocr?mode=printed&format=pdf&dpi=100", data=data, headers={"Content-Type": "application/pdf"})
+    out = pdfium.PdfDocument(pdf.content)
+    assert pdf.status_code == 200 and len(out) == len(sizes_pt)
+    assert all(abs(a - b) <= 1 for i, size in enumerate(sizes_pt) for a, b in zip(out[i].get_size(), size))
 
 
 def test_pdf_upload_then_ocr_by_key(api: Any) -> None:
@@ -231,6 +257,9 @@ BAD_REQUESTS = [
     ("non-image", "POST", "/api/ocr", {"files": {"image": ("doc.png", b"just some text, not an image")}}, 415, "unsupported_format"),
     ("broken pdf", "POST", "/api/ocr", {"files": {"image": ("doc.pdf", b"%PDF-1.7 not really a pdf")}}, 422, "corrupt_pdf"),
     ("bad format", "POST", "/api/ocr?format=docx", {"files": {"image": ("n.png", b"x")}}, 422, "bad_format"),
+    ("dpi below the range", "POST", "/api/ocr?dpi=10", {"files": {"image": ("n.png", b"x")}}, 400, "bad_dpi"),
+    ("dpi not a number", "POST", "/api/ocr/handwritten", {"files": {"image": ("n.pdf", b"x")}, "data": {"dpi": "high"}}, 400, "bad_dpi"),
+    ("dpi above the range in a batch", "POST", "/api/ocr/batch", {"json": {"images": [{"image": "eA=="}], "dpi": 601}}, 400, "bad_dpi"),
     ("batch other than json", "POST", "/api/ocr/batch", {"files": {"images": ("n.png", b"x")}, "data": {"format": "txt"}},
      422, "bad_format"),
     ("truncated image", "POST", "/api/ocr", {"data": (SAMPLES / "handwritten-word.png").read_bytes()[:300],

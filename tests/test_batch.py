@@ -175,6 +175,8 @@ def uploads() -> list[tuple[str, bytes, dict[str, Any], tuple]]:
         ("incoming/scans/two pages.tif", two_page_tiff(), {}, ("ok", LETTER_TXT + "\n\n" + NOTE_TXT, 0.12, "mixed")),
         ("incoming/printed/report.pdf", PDF, {"Metadata": {"ocr-format": "alto"}}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
         ("incoming/printed/tagged.pdf", PDF, {"Tagging": "ocr-format=hocr"}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/printed/at 100 dpi.pdf", PDF, {"Metadata": {"ocr-dpi": "100"}}, ("ok", PDF_TXT, PRINTED_CER, "printed")),
+        ("incoming/bad/bad dpi.pdf", PDF, {"Tagging": "ocr-dpi=5000"}, ("error", "bad_dpi")),
         ("incoming/bad/bad format.png", LETTER, {"Metadata": {"ocr-format": "docx"}}, ("error", "bad_format")),
         ("incoming/bad/truncated.png", LETTER[: len(LETTER) // 3], {}, ("error", "corrupt_image")),
         ("incoming/bad/random.jpg", np.random.default_rng(1).bytes(5000), {}, ("error", "unsupported_format")),
@@ -244,6 +246,9 @@ def test_end_to_end_every_upload_gets_one_answer(app: Any, stack: SimpleNamespac
     alto = st.s3.get_object(Bucket=OUT, Key="results/printed/report.pdf.alto.xml")
     assert alto["ContentType"].startswith("application/xml") and b"<TextLine" in alto["Body"].read()
     assert result(st, "incoming/printed/tagged.pdf")["outputs"] == {"hocr": f"s3://{OUT}/results/printed/tagged.pdf.hocr"}
+    widths = {dpi: [p["width"] for p in result(st, key)["pages"]]  # ocr-dpi renders the PDF at 100 dpi, not 300
+              for dpi, key in ((100, "incoming/printed/at 100 dpi.pdf"), (300, "incoming/printed/report.pdf"))}
+    assert all(abs(a * 3 - b) <= 3 for a, b in zip(widths[100], widths[300], strict=True)) and widths[100][0] > 0, widths
     tiff = result(st, "incoming/scans/two pages.tif")
     assert tiff["page_count"] == 2 and cer(LETTER_TXT, tiff["pages"][0]["text"]) < PRINTED_CER
     tags = st.s3.get_object_tagging(Bucket=OUT, Key="results/bad/empty.png.json")["TagSet"]

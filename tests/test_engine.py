@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 import ocr_core.engine as engine_module
 from ocr_core.engine import OcrEngine
 from ocr_core.errors import DeadlineExceeded, InvalidImageError, OcrError
+from ocr_core.image_io import PageImage, decode_image
 from ocr_core.metrics import cer
 
 SAMPLES = REPO / "samples"
@@ -224,3 +227,24 @@ def test_backends_are_chosen_by_name_and_give_one_result_shape(engine: OcrEngine
     with pytest.raises(OcrError) as err:
         engine.read(data, engine="easyocr")
     assert (err.value.code, err.value.http_status) == ("bad_engine", 422)
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="the tesseract binary is absent (./dev.sh setup installs it)")
+def test_tesseract_timings_count_page_decoding_once(engine: OcrEngine) -> None:
+    """The Tesseract path's timings add up as the CRNN path's do: page decoding in `decode` only, `total`
+    no more than the call took (decoding was counted in `recognize` too, and summed twice into `total`)."""
+    pages = decode_image((TEST_DATA / "two-pages.pdf").read_bytes(), dpi=150)
+    truth = (TEST_DATA / "two-pages.txt").read_text().split("\f")
+
+    def slowly_decoded() -> Iterator[PageImage]:  # 0.3 s a page, as rendering a large PDF page takes
+        for page in pages:
+            time.sleep(0.3)
+            yield page
+
+    started = time.perf_counter()
+    result = engine.read_pages(slowly_decoded(), "printed", "tesseract")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    timings = result.timings_ms
+    assert [cer(t, p.text) < 0.1 for t, p in zip(truth, result.pages, strict=True)] == [True, True], result.text
+    assert timings["decode"] >= 600 and timings["total"] <= elapsed_ms + 1, (timings, elapsed_ms)
+    assert timings["decode"] + timings["recognize"] <= timings["total"] + 1, timings

@@ -2,7 +2,7 @@
 
 The two-page PDF and the printed scan are shipped in tests/data (no ../shared needed). hOCR is
 parsed as strict XHTML and checked against the hOCR spec's rules we rely on; ALTO is validated
-with an XSD (tests/data/alto); the searchable PDF's text is read back with PDFium.
+against the official ALTO XSD (conftest.alto_schema); the searchable PDF's text is read back with PDFium.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
-from conftest import TEST_DATA
+from conftest import TEST_DATA, alto_schema
 from lxml import etree
 from PIL import Image
 from reportlab.lib.pdfencrypt import StandardEncryption
@@ -79,7 +79,7 @@ def _pdf(pages: int, encrypt: str | None = None) -> bytes:
     (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", {}, "corrupt_pdf", 422),
     (_pdf(1)[:300], {}, "corrupt_pdf", 422),
     (_pdf(3), {"max_pages": 2}, "too_many_pages", 413),
-    (_pdf(1), {"dpi": 10}, "bad_dpi", 422),
+    (_pdf(1), {"dpi": 10}, "bad_dpi", 400),
     (_pdf(1), {"max_pixels": 1_000_000}, "too_many_pixels", 413),  # a Letter page at 300 dpi is 8.4 Mpx
 ])
 def test_bad_pdfs_are_clear_4xx_errors(data: bytes, kwargs: dict, code: str, status: int) -> None:
@@ -197,9 +197,9 @@ def test_hocr_passes_the_spec_validator(pdf_read: tuple[OcrResult, list], tmp_pa
 
 
 # -------------------------------------------------------------------------------------------- ALTO
-def test_alto_validates_against_the_xsd(pdf_read: tuple[OcrResult, list]) -> None:
+def test_alto_validates_against_the_official_xsd(pdf_read: tuple[OcrResult, list]) -> None:
     result, _ = pdf_read
-    schema = etree.XMLSchema(etree.parse(str(TEST_DATA / "alto" / "alto-4-subset.xsd")))
+    schema = alto_schema()
     doc = etree.fromstring(export(result, "alto", source="two-pages.pdf"))
     assert schema.validate(doc), schema.error_log
     ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
@@ -211,12 +211,14 @@ def test_alto_validates_against_the_xsd(pdf_read: tuple[OcrResult, list]) -> Non
 
 
 def test_the_alto_schema_rejects_what_it_should(pdf_read: tuple[OcrResult, list]) -> None:
-    """The XSD is a real check: a String without CONTENT or with a confidence above 1 fails it."""
+    """The XSD is a real check: a String without CONTENT, a confidence above 1 or an unknown unit fails it."""
     result, _ = pdf_read
-    schema = etree.XMLSchema(etree.parse(str(TEST_DATA / "alto" / "alto-4-subset.xsd")))
+    schema = alto_schema()
     text = export(result, "alto").decode()
-    for broken in (re.sub(r' CONTENT="[^"]*"', "", text, count=1), re.sub(r'WC="[0-9.]+"', 'WC="1.5"', text, count=1)):
-        assert not schema.validate(etree.fromstring(broken.encode()))
+    assert schema.validate(etree.fromstring(text.encode())), schema.error_log
+    for broken in (re.sub(r' CONTENT="[^"]*"', "", text, count=1), re.sub(r'WC="[0-9.]+"', 'WC="1.5"', text, count=1),
+                   text.replace("<MeasurementUnit>pixel<", "<MeasurementUnit>pixels<")):
+        assert broken != text and not schema.validate(etree.fromstring(broken.encode()))
 
 
 # ---------------------------------------------------------------------------------- searchable PDF

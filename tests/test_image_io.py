@@ -131,3 +131,16 @@ def test_limits_on_bytes_pixels_and_pages() -> None:
     with pytest.raises(InvalidImageError) as err:
         decode_image(encode(frames[0], "TIFF", save_all=True, append_images=frames[1:]), max_pages=3)
     assert err.value.code == "too_many_pages"
+
+
+@pytest.mark.parametrize("max_pixels,reported", [(20_000_000, "2"), (1_500_000, "1.5")])
+def test_pixel_limit_error_names_the_limit_that_applied(monkeypatch: pytest.MonkeyPatch, max_pixels: int,
+                                                        reported: str) -> None:
+    """When Pillow's own decompression-bomb guard stops a later TIFF page, the answer names the lower of the
+    caller's limit and Pillow's (it used to name the module default, 50, whatever the caller passed)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # Pillow then refuses pages over 2 Mpx on its own
+    pages = [Image.new("1", (100, 100), 1), Image.new("1", (3000, 1000), 1)]
+    tiff = encode(pages[0], "TIFF", save_all=True, append_images=pages[1:], compression="group4")
+    with pytest.raises(InvalidImageError) as err:
+        decode_image(tiff, max_pixels=max_pixels, max_total_pixels=10**9)
+    assert err.value.code == "too_many_pixels" and f"at most {reported} megapixels" in err.value.message, err.value.message

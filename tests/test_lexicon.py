@@ -1,12 +1,16 @@
-"""Lexicon candidates: the length-filtered search finds exactly what a search of the whole word list finds."""
+"""Lexicon: candidates equal a search of the whole list; the word lists per language and their manifest."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ocr_core.lexicon import MAX_CANDIDATES, Lexicon
-from ocr_core.model_store import REPO_MODELS
+from ocr_core.errors import ModelError
+from ocr_core.lexicon import DEFAULT_LANGUAGES, MAX_CANDIDATES, Lexicon, lexicon_languages
+from ocr_core.model_store import REPO_MODELS, sha256_of
 
 
 def test_candidates_equal_a_search_of_the_whole_list_in_the_same_order() -> None:
@@ -19,3 +23,31 @@ def test_candidates_equal_a_search_of_the_whole_list_in_the_same_order() -> None
         assert lexicon.candidates(query) == [h[0] for h in whole], query
         assert lexicon.candidates(query) == [h[0] for h in whole]  # cached: same answer
     assert "lazy" in lexicon.candidates("lagy")
+
+
+def test_lexicon_setting_names_the_word_lists() -> None:
+    assert lexicon_languages("") == lexicon_languages("1") == DEFAULT_LANGUAGES == ("en", "fr")
+    assert lexicon_languages("0") == lexicon_languages("off") == ()
+    assert lexicon_languages("fr+en") == ("fr", "en")
+    with pytest.raises(ModelError, match="no word list for xx"):
+        Lexicon.load_languages(REPO_MODELS / "lexicon", ("en", "xx"))
+
+
+def test_default_lexicon_keeps_french_words_and_still_respells_english() -> None:
+    """A French word is in the vocabulary (not respelled into English: 'dans' once became 'dams')."""
+    both = Lexicon.load_languages(REPO_MODELS / "lexicon", DEFAULT_LANGUAGES)
+    english = Lexicon.load_languages(REPO_MODELS / "lexicon", ("en",))
+    for word in ("dans", "remporte", "poids", "américaine", "déclare"):
+        assert word in both.vocab and word not in english.vocab, word
+    assert set(english.words) <= both.vocab and "lazy" in both.candidates("lagy")
+
+
+def test_word_lists_are_the_ones_the_manifest_names() -> None:
+    """models/lexicon/manifest.json (written by scripts/build_lexicon.py) matches the shipped files."""
+    folder = REPO_MODELS / "lexicon"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["languages"]) == {p.stem for p in folder.glob("*.txt")}
+    for entry in manifest["languages"].values():
+        words = (folder / entry["file"]).read_text(encoding="utf-8").split()
+        assert sha256_of(folder / entry["file"]) == entry["sha256"]
+        assert len(words) == entry["words"] and words == sorted(set(words))

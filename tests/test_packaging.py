@@ -206,8 +206,9 @@ def test_template_bounds_what_callers_can_cost() -> None:
     for name, props in functions.items():
         group = groups.get(props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref"))
         assert group and group["RetentionInDays"] > 0, f"{name} does not log to a declared log group with retention"
-        assert "${AWS::StackName}" in group["LogGroupName"] and not group["LogGroupName"].startswith("/aws/lambda/"), name
-        names.append(group["LogGroupName"])
+        log_group = group["LogGroupName"]["Fn::Sub"]
+        assert "${AWS::StackName}" in log_group and not log_group.startswith("/aws/lambda/"), name
+        names.append(log_group)
     assert len(set(names)) == len(functions) == 6
 
     health = resources["HealthFunctionRole"]["Properties"]
@@ -298,12 +299,38 @@ def test_alarms_and_dashboard_in_the_deployed_template() -> None:
         assert alarm["Threshold"] == round(0.8 * resources[fn]["Properties"]["Timeout"] * 1000), fn
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [topic], alarm.get("AlarmDescription")
-    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]
-    body = body if isinstance(body, str) else body["Fn::Sub"][0]  # SAM CLI's local LanguageExtensions unwraps Fn::Sub
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
     widgets = json.loads(re.sub(r"\$\{[^}]+\}", "X", body))["widgets"]
     for fn, service in (("OcrFunction", "serverless-ocr"), ("OcrBatchFunction", "serverless-ocr"), ("BatchFunction", "ocr-batch")):
         assert f'"ColdStart", "function_name", "${{{fn}}}", "service", "{service}"' in body, f"no cold starts of {fn} on the dashboard"
     assert len(widgets) >= 8 and widgets[-1]["type"] == "alarm" and len(widgets[-1]["properties"]["alarms"]) == len(alarms)
+
+
+def test_translated_template_keeps_every_fn_sub() -> None:
+    """scripts/translate_template.py leaves what only CloudFormation can fill inside an Fn::Sub: SAM CLI's
+    local LanguageExtensions turned them into literal text (MODEL_URI was the string 's3://${ModelBucket}/models',
+    the dashboard held "{'Fn::GetAtt': ...}" as Python text)."""
+    resources = translated()
+    literal: list[str] = []
+
+    def walk(value: Any, path: str, in_sub: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}/{key}", in_sub or key == "Fn::Sub")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}/{i}", in_sub)
+        elif isinstance(value, str) and "${" in value and not in_sub:
+            literal.append(path)
+
+    walk(resources, "", False)
+    assert not literal, literal
+    uris = {name: r["Properties"]["Environment"]["Variables"]["MODEL_URI"] for name, r in resources.items()
+            if r["Type"] == "AWS::Lambda::Function" and "MODEL_URI" in r["Properties"].get("Environment", {}).get("Variables", {})}
+    assert len(uris) >= 4 and all(uri == {"Fn::Sub": "s3://${ModelBucket}/models"} for uri in uris.values()), uris
+    text, variables = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert variables["BatchQueueName"] == {"Fn::GetAtt": ["BatchQueue", "QueueName"]} and "Fn::GetAtt" not in text
+    assert "${BatchQueueName}" in text and "${AWS::Region}" in text
 
 
 def test_wheel_carries_models_metadata_and_a_working_ocr(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from api_spec import BATCH_BODY, FILENAME_PARAM, FORMAT_PARAM, MODE_PARAM, ONE_IMAGE_BODY, responses
+from api_spec import BATCH_BODY, FILENAME_PARAM, FORMAT_PARAM, MODE_PARAM, ONE_IMAGE_BODY, dpi_param, responses
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,12 +21,14 @@ from ocr_core.engine import OcrEngine
 from ocr_core.errors import OcrError
 from ocr_core.export import FORMATS, export
 from ocr_core.image_io import decode_image
+from ocr_core.pdf import MAX_DPI, MIN_DPI, PDF_DPI
 
 ENGINE = OcrEngine()
 if os.environ.get("OCR_WARM_UP", "1") != "0":  # 0: skip loading the models at import (e.g. to write the spec)
     ENGINE.warm_up()
 
 app = make_resolver()
+DPI_PARAM = dpi_param(MIN_DPI, MAX_DPI, PDF_DPI)
 # Answer before Lambda kills the function: stop reading this long before its timeout (the answer
 # still has to be shaped and sent). OCR_REQUEST_SECONDS optionally caps a request further.
 DEADLINE_MARGIN_SECONDS = 2.5
@@ -41,13 +43,13 @@ def request_deadline() -> float:
     return time.monotonic() + (min(left, REQUEST_SECONDS) if REQUEST_SECONDS else left)
 
 
-def _read(image: ImageInput, mode: str, deadline: float) -> dict[str, Any]:
+def _read(image: ImageInput, mode: str, deadline: float, dpi: int | None = None) -> dict[str, Any]:
     """One image -> the engine's result (raises ApiError with the right status on a bad image)."""
     if image.error is not None:
         raise image.error
     assert image.data is not None
     try:
-        result = ENGINE.read(image.data, mode=mode, deadline=deadline)
+        result = ENGINE.read(image.data, mode=mode, deadline=deadline, dpi=dpi)
     except OcrError as err:
         raise ApiError(err.code, err.message) from None  # the engine knows the status
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
@@ -60,9 +62,9 @@ def _export(image: ImageInput, request: OcrRequest, deadline: float) -> Response
         raise image.error
     assert image.data is not None
     try:
-        pages = decode_image(image.data)  # kept: the searchable PDF draws them
+        pages = decode_image(image.data, dpi=request.dpi)  # kept: the searchable PDF draws them
         result = ENGINE.read_pages(pages, request.mode, deadline=deadline)
-        body = export(result, request.format, pages=pages, source=image.filename)
+        body = export(result, request.format, pages=pages, source=image.filename, dpi=request.dpi)
     except OcrError as err:
         raise ApiError(err.code, err.message) from None
     metrics.add_metric(name="ImagesRead", unit=MetricUnit.Count, value=1)
@@ -77,7 +79,7 @@ def _single(request: OcrRequest) -> Any:
         response = _export(request.images[0], request, request_deadline())
         metrics.add_metric(name="OcrLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
         return response
-    body = _read(request.images[0], request.mode, request_deadline())
+    body = _read(request.images[0], request.mode, request_deadline(), request.dpi)
     body["request_id"] = request_id(app)
     metrics.add_metric(name="OcrLatency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
     return json_response(200, body)
@@ -86,7 +88,7 @@ def _single(request: OcrRequest) -> Any:
 @app.post("/api/ocr", operation_id="ocr", tags=["ocr"], summary="Read one image or PDF (mode printed, handwritten or auto)",
           responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
                               (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM, FORMAT_PARAM]})
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [MODE_PARAM, FILENAME_PARAM, FORMAT_PARAM, DPI_PARAM]})
 @tracer.capture_method
 def ocr() -> Any:
     return _single(parse_request(app.current_event.raw_event, batch=False))
@@ -96,7 +98,7 @@ def ocr() -> Any:
           summary="Read one image or PDF with the handwriting model",
           responses=responses(200, "OcrResult", "the text and its structure (or the document in the asked format)",
                               (400, 404, 413, 415, 422, 429, 500, 503, 504), formats=True),
-          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM, FORMAT_PARAM]})
+          openapi_extensions={"requestBody": ONE_IMAGE_BODY, "parameters": [FILENAME_PARAM, FORMAT_PARAM, DPI_PARAM]})
 @tracer.capture_method
 def ocr_handwritten() -> Any:
     request = parse_request(app.current_event.raw_event, batch=False, default_mode="handwritten")
@@ -111,7 +113,7 @@ def ocr_handwritten() -> Any:
                       "`warnings`; send those again in a smaller batch. Entry errors (a bad image, an unreadable "
                       "upload) never fail the batch.",
           responses=responses(200, "BatchResult", "one entry per image, in request order", (400, 413, 415, 422, 429, 500)),
-          openapi_extensions={"requestBody": BATCH_BODY, "parameters": [MODE_PARAM]})
+          openapi_extensions={"requestBody": BATCH_BODY, "parameters": [MODE_PARAM, DPI_PARAM]})
 @tracer.capture_method
 def ocr_batch() -> Any:
     """Results in request order; a bad image gives its entry an error and not the batch.
@@ -126,7 +128,8 @@ def ocr_batch() -> Any:
     for index, image in enumerate(request.images):
         left_after = len(request.images) - index - 1
         try:
-            results.append({"index": index, **_read(image, request.mode, deadline - MIN_IMAGE_SECONDS * left_after)})
+            results.append({"index": index, **_read(image, request.mode, deadline - MIN_IMAGE_SECONDS * left_after,
+                                                    request.dpi)})
         except ApiError as err:
             results.append({"index": index, "filename": image.filename, "error": err.code,
                             "message": err.message, "status": err.status})

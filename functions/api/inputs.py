@@ -9,7 +9,9 @@ Accepted bodies (all routes):
   (batch: `{"images": [ {...}, ... ], "mode": ...}`).
 HTTP APIs base64-encode binary bodies (`isBase64Encoded`); both forms are handled here.
 `format` (query, form field or JSON key; single-image routes) picks the answer's format: `json`
-(default), `txt`, `jsonl`, `tsv`, `hocr`, `alto` or `pdf` (ocr_core.export).
+(default), `txt`, `jsonl`, `tsv`, `hocr`, `alto` or `pdf` (ocr_core.export). `dpi` (query, form
+field or JSON key; all routes) is the resolution PDF pages are rendered at, as the CLI's `--dpi`
+(range and default: ocr_core.pdf).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from ocr_http import MAX_BATCH_IMAGES, MAX_BODY_BYTES, ApiError, caller_id, pars
 from python_multipart import create_form_parser
 from python_multipart.exceptions import FormParserError
 
+from ocr_core.errors import OcrError
 from ocr_core.export import FORMATS
 from ocr_core.image_io import MAX_IMAGE_BYTES
+from ocr_core.pdf import check_dpi
 from ocr_core.storage import error_code, s3_client
 from ocr_core.vocabulary import MODES
 
@@ -45,6 +49,7 @@ class OcrRequest:
     images: list[ImageInput]
     mode: str
     format: str = "json"
+    dpi: int | None = None  # PDF render resolution, already checked; None: the default (OCR_PDF_DPI)
 
 
 def body_bytes(event: dict[str, Any]) -> bytes:
@@ -72,15 +77,17 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
         raise ApiError("empty_body", "the request has no body; send an image as multipart/form-data field "
                        "'image', as a raw image/* body, or as JSON {\"image\": \"<base64>\"}")
     media = content_type.split(";")[0].strip().lower()
-    fmt = query.get("format")
+    fmt, dpi = query.get("format"), query.get("dpi")
     if media == "multipart/form-data":
         images, fields = _multipart(content_type, data, batch)
         mode = fields.get("mode") or query.get("mode") or default_mode
         fmt = fields.get("format") or fmt
+        dpi = fields.get("dpi") or dpi
     elif media == "application/json":
-        images, mode, json_fmt = _json(data, batch, upload_prefix(caller_id(event)))
+        images, mode, json_fmt, json_dpi = _json(data, batch, upload_prefix(caller_id(event)))
         mode = mode or query.get("mode") or default_mode
         fmt = json_fmt or fmt
+        dpi = json_dpi if json_dpi is not None else dpi
     elif media.startswith("image/") or media in ("application/pdf", "application/octet-stream"):
         images = [ImageInput(query.get("filename") or "image", data)]
         mode = query.get("mode") or default_mode
@@ -97,7 +104,11 @@ def parse_request(event: dict[str, Any], *, batch: bool, default_mode: str = "au
                        + (" (the batch route answers JSON; read one image per request for other formats)" if batch else ""))
     if batch and len(images) > MAX_BATCH_IMAGES:
         raise ApiError("too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
-    return OcrRequest(images, mode, fmt)
+    try:
+        checked_dpi = None if dpi is None else check_dpi(dpi)
+    except OcrError as err:
+        raise ApiError(err.code, err.message) from None
+    return OcrRequest(images, mode, fmt, checked_dpi)
 
 
 def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageInput], dict[str, str]]:
@@ -144,23 +155,23 @@ def _multipart(content_type: str, data: bytes, batch: bool) -> tuple[list[ImageI
     return images, fields
 
 
-def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str | None, str | None]:
+def _json(data: bytes, batch: bool, uploads: str) -> tuple[list[ImageInput], str | None, str | None, Any]:
     """`uploads`: the caller's upload prefix, the only place an `s3_key` may point."""
     body = parse_json(data)
     if not isinstance(body, dict):
         raise ApiError("bad_json", 'send a JSON object such as {"image": "<base64>", "mode": "auto"}')
-    mode, fmt = body.get("mode"), body.get("format")
+    mode, fmt, dpi = body.get("mode"), body.get("format"), body.get("dpi")
     if batch and "images" in body:
         entries = body["images"]
         if not isinstance(entries, list) or not entries:
             raise ApiError("missing_image", '"images" must be a non-empty list of {"image": ...} or {"s3_key": ...}')
         if len(entries) > MAX_BATCH_IMAGES:  # before reading any of them
             raise ApiError("too_many_images", f"a batch holds at most {MAX_BATCH_IMAGES} images, got {len(entries)}")
-        return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode, fmt
+        return [_json_entry(e, i, uploads, lenient=True) for i, e in enumerate(entries)], mode, fmt, dpi
     if "image" not in body and "s3_key" not in body:
         raise ApiError("missing_image", 'the JSON body needs "image" (base64) or "s3_key"'
                        + (' or "images" (a list)' if batch else ""))
-    return [_json_entry(body, 0, uploads, lenient=False)], mode, fmt
+    return [_json_entry(body, 0, uploads, lenient=False)], mode, fmt, dpi
 
 
 def _json_entry(entry: Any, index: int, uploads: str, lenient: bool) -> ImageInput:

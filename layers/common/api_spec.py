@@ -39,6 +39,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "filename": {"type": "string"},
             "mode": ref("Mode"),
             "format": ref("Format"),
+            "dpi": {"type": "integer", "description": "PDF render resolution (range and default: the `dpi` parameter)"},
         },
     },
     "Error": {
@@ -106,7 +107,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 ERROR_MEANINGS = {
-    400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix)",
+    400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix, "
+         "a `dpi` outside its range `bad_dpi`)",
     404: "unknown route, or nothing uploaded at s3_key", 405: "wrong method",
     413: f"body over {MAX_BODY_BYTES / 1e6:.1f} MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, "
          f"batch over {MAX_BATCH_IMAGES} images (more than one on /api/ocr), more than 10 form fields",
@@ -128,12 +130,20 @@ FORMAT_PARAM = {"name": "format", "in": "query", "schema": ref("Format"),
 FILENAME_PARAM = {"name": "filename", "in": "query", "schema": {"type": "string"},
                   "description": "name echoed in the result, for raw image bodies"}
 
+
+def dpi_param(low: int, high: int, default: int) -> dict[str, Any]:
+    """The `dpi` parameter; the OCR routes pass ocr_core.pdf's range and default (this layer has no ocr_core)."""
+    return {"name": "dpi", "in": "query", "schema": {"type": "integer", "minimum": low, "maximum": high, "default": default},
+            "description": f"resolution PDF pages are rendered at, as `ocr --dpi` (default {default}, the deployment's "
+                           "OCR_PDF_DPI); a multipart `dpi` field or JSON `dpi` works too; images ignore it"}
+
+
 ONE_IMAGE_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
                                            "properties": {"image": {"type": "string", "format": "binary"}, "mode": ref("Mode"),
-                                                          "format": ref("Format")}}},
+                                                          "format": ref("Format"), "dpi": {"type": "integer"}}}},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
         "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
@@ -145,9 +155,11 @@ BATCH_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["images"], "properties": {
-            "images": {"type": "array", "items": {"type": "string", "format": "binary"}}, "mode": ref("Mode")}}},
+            "images": {"type": "array", "items": {"type": "string", "format": "binary"}}, "mode": ref("Mode"),
+            "dpi": {"type": "integer"}}}},
         JSON: {"schema": {"type": "object", "required": ["images"], "properties": {
-            "images": {"type": "array", "maxItems": MAX_BATCH_IMAGES, "items": ref("JsonImage")}, "mode": ref("Mode")}}},
+            "images": {"type": "array", "maxItems": MAX_BATCH_IMAGES, "items": ref("JsonImage")}, "mode": ref("Mode"),
+            "dpi": {"type": "integer"}}}},
     },
 }
 

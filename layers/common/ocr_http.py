@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from ocr_vocabulary import error_status, quoted  # noqa: F401 - quoted: for the handlers
 
-APP_VERSION = "0.1.0"  # equals ocr_core.__version__ (tests/test_api.py checks it)
+APP_VERSION = "0.2.0"  # equals ocr_core.__version__ and pyproject.toml (tests/test_packaging.py checks it); minor bump on an API change
 SERVICE = "serverless-ocr"
 
 MAX_BODY_BYTES = int(os.environ.get("OCR_API_MAX_BODY_BYTES", str(vocabulary.MAX_BODY_BYTES)))

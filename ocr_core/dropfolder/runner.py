@@ -9,6 +9,7 @@ finally parks it in the dead-letter queue.
 Formats: the answer is always the JSON result; metadata or a tag `ocr-format` (or `ocr batch
 --format`) = txt, jsonl, tsv, hocr, alto or pdf also writes that rendition beside it
 (`results/a/b.png.hocr`, ...), before the JSON, which stays the record that the upload was answered.
+Metadata or a tag `ocr-dpi` sets the resolution a PDF is rendered at (as `ocr --dpi`; default OCR_PDF_DPI).
 
 Jobs (jobs.py): an uploaded manifest (`*.ocrjob.json`) is fanned out through `enqueue` (the SQS
 function sends one message per image; `ocr batch` answers them inline).
@@ -37,10 +38,12 @@ from ocr_core.dropfolder.store import (
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.export import FORMATS, export, get_format
 from ocr_core.image_io import MAX_IMAGE_BYTES, decode_image
+from ocr_core.pdf import check_dpi
 from ocr_core.vocabulary import MODES
 
 MODE_KEY = "ocr-mode"  # object metadata (x-amz-meta-ocr-mode) or tag name
 FORMAT_KEY = "ocr-format"  # object metadata or tag: a rendition written beside the JSON answer
+DPI_KEY = "ocr-dpi"  # object metadata or tag: the resolution PDF pages are rendered at
 
 
 @dataclass
@@ -123,17 +126,18 @@ class DropFolderRunner:
         try:
             mode, mode_source = self.choose_mode(src, item.mode)
             fmt = self.choose_format(src, item.format)
+            dpi = check_dpi(src.metadata.get(DPI_KEY) or self._tags(src).get(DPI_KEY))
             t1 = time.perf_counter()
             if fmt == "json":
-                result = self.engine.read(src.data, mode=mode, deadline=deadline)
+                result = self.engine.read(src.data, mode=mode, deadline=deadline, dpi=dpi)
             else:
-                pages = decode_image(src.data)  # the searchable PDF needs the page images too
+                pages = decode_image(src.data, dpi=dpi)  # the searchable PDF needs the page images too
                 result = self.engine.read_pages(pages, mode, deadline=deadline)
             timings["ocr"] = (time.perf_counter() - t1) * 1000
             outputs = {}
             if fmt != "json":  # written before the JSON answer: once that exists, the upload counts as done
                 out_key = rkey.removesuffix(".json") + FORMATS[fmt].extension
-                self.store.put_bytes(out_key, export(result, fmt, pages=pages, source=ref.key.rsplit("/", 1)[-1]),
+                self.store.put_bytes(out_key, export(result, fmt, pages=pages, source=ref.key.rsplit("/", 1)[-1], dpi=dpi),
                                      FORMATS[fmt].media_type)
                 outputs[fmt] = self.store.location(out_key)
         except OcrError as err:

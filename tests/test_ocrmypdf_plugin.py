@@ -1,0 +1,35 @@
+"""OCRmyPDF with our engine: `ocrmypdf --plugin ocr_core.ocrmypdf_plugin in.pdf out.pdf`, the real CLI.
+
+The shipped two-page PDF of page images goes through OCRmyPDF (its own rasteriser, pypdfium2; no
+Ghostscript with --output-type pdf) and our models; the output's text layer is read back with PDFium.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+from conftest import REPO, TEST_DATA
+
+import ocr_core
+from ocr_core.metrics import cer
+
+
+def test_ocrmypdf_plugin_writes_our_text_under_the_pages(tmp_path: Path) -> None:
+    source, out = TEST_DATA / "two-pages.pdf", tmp_path / "searchable.pdf"
+    truth = [t.strip() for t in (TEST_DATA / "two-pages.txt").read_text().split("\f")]
+    run = subprocess.run([sys.executable, "-m", "ocrmypdf", "--plugin", "ocr_core.ocrmypdf_plugin", "--ocr-core-mode",
+                          "printed", "--output-type", "pdf", "--jobs", "1", str(source), str(out)],
+                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    doc = pdfium.PdfDocument(out)
+    texts = [" ".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc))]
+    assert len(texts) == len(truth) and all(cer(t, text) < 0.05 for t, text in zip(truth, texts)), texts
+    originals = pdfium.PdfDocument(source)
+    assert [doc[i].get_size() for i in range(len(doc))] == [originals[i].get_size() for i in range(len(originals))]
+    with pikepdf.open(out) as pdf:  # our engine read it, not OCRmyPDF's default Tesseract
+        assert f"ocr_core {ocr_core.__version__} (printed)" in str(pdf.docinfo["/Creator"])

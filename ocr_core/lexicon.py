@@ -1,7 +1,7 @@
 """Lexicon correction: re-read out-of-vocabulary words against dictionary words, scored by CTC.
 
 The word lists are per language (models/lexicon/<lang>.txt, built by scripts/build_lexicon.py);
-`OCR_LEXICON` picks them ('en+fr' by default, '0' for none), like Tesseract's `-l eng+fra`.
+`OCR_LEXICON` picks them ('en' by default, 'en+fr' for French text, '0' for none), like Tesseract's `-l`.
 The recognizer's greedy path can misspell a word it is unsure about ("lagy" for "lazy"). For
 each word not in the lexicon, dictionary words within a small edit distance are scored by the
 CTC probability of producing them from the same time steps; one replaces the reading only when
@@ -19,7 +19,7 @@ import numpy as np
 
 from ocr_core.errors import ModelError
 
-DEFAULT_LANGUAGES = ("en", "fr")  # a French word is not respelled into English; English lines lose nothing
+DEFAULT_LANGUAGES = ("en",)  # like Tesseract's eng; French text wants "en+fr" (English-only respells "dans" as "dams")
 MARGIN = 5.0  # nats: how much less likely than the greedy word a dictionary word may be
 MIN_LEN = 3
 MAX_CANDIDATES = 12

@@ -26,16 +26,16 @@ def test_candidates_equal_a_search_of_the_whole_list_in_the_same_order() -> None
 
 
 def test_lexicon_setting_names_the_word_lists() -> None:
-    assert lexicon_languages("") == lexicon_languages("1") == DEFAULT_LANGUAGES == ("en", "fr")
+    assert lexicon_languages("") == lexicon_languages("1") == DEFAULT_LANGUAGES == ("en",)
     assert lexicon_languages("0") == lexicon_languages("off") == ()
     assert lexicon_languages("fr+en") == ("fr", "en")
     with pytest.raises(ModelError, match="no word list for xx"):
         Lexicon.load_languages(REPO_MODELS / "lexicon", ("en", "xx"))
 
 
-def test_default_lexicon_keeps_french_words_and_still_respells_english() -> None:
-    """A French word is in the vocabulary (not respelled into English: 'dans' once became 'dams')."""
-    both = Lexicon.load_languages(REPO_MODELS / "lexicon", DEFAULT_LANGUAGES)
+def test_en_fr_lexicon_keeps_french_words_and_still_respells_english() -> None:
+    """With 'en+fr' a French word is in the vocabulary (English alone respelled 'dans' as 'dams')."""
+    both = Lexicon.load_languages(REPO_MODELS / "lexicon", lexicon_languages("en+fr"))
     english = Lexicon.load_languages(REPO_MODELS / "lexicon", ("en",))
     for word in ("dans", "remporte", "poids", "américaine", "déclare"):
         assert word in both.vocab and word not in english.vocab, word

@@ -104,18 +104,19 @@ def ctc_log_probs(probs: np.ndarray, labels: list[list[int]]) -> np.ndarray:
     ext = np.full((len(exts), s_len), blank)
     for i, e in enumerate(exts):
         ext[i, : len(e)] = e
-    logp = np.log(np.maximum(probs, 1e-12))
-    alpha = np.full(ext.shape, -np.inf)
-    alpha[:, 0] = logp[0, ext[:, 0]]
+    emit = np.log(np.maximum(probs[:, ext], 1e-12))  # (T, labels, positions): every step's emissions at once
+    # alpha lives at columns 2.. of a row padded with two -inf columns, so the previous position
+    # and the one before it are plain views; a skip is allowed where `skip_penalty` is 0 (else -inf)
+    padded = np.full((len(exts), s_len + 2), -np.inf)
+    alpha = padded[:, 2:]
+    alpha[:, 0] = emit[0, :, 0]
     if s_len > 1:
-        alpha[:, 1] = logp[0, ext[:, 1]]
-    skip = np.zeros(ext.shape, bool)
-    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    minus_inf = np.full((len(exts), 2), -np.inf)
+        alpha[:, 1] = emit[0, :, 1]
+    skip_penalty = np.full(ext.shape, -np.inf)
+    skip_penalty[:, 2:][(ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])] = 0.0
     for t in range(1, t_len):
-        prev1 = np.concatenate((minus_inf[:, :1], alpha[:, :-1]), axis=1)
-        prev2 = np.where(skip, np.concatenate((minus_inf, alpha[:, :-2]), axis=1), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + logp[t, ext]
+        new = np.logaddexp(np.logaddexp(alpha, padded[:, 1:-1]), padded[:, :-2] + skip_penalty)
+        alpha[...] = new + emit[t]
     rows = np.arange(len(exts))
     last = alpha[rows, lengths - 1]
     return np.where(lengths > 1, np.logaddexp(last, alpha[rows, np.maximum(lengths - 2, 0)]), last)
@@ -148,6 +149,9 @@ def correct_line(text: str, char_steps: list[int], probs: np.ndarray, alphabet: 
         t1 = char_steps[c1] if c1 < len(char_steps) else probs.shape[0]
         window = probs[t0:t1]
         cands = [c for c in (_match_case(core, w) for w in lexicon.candidates(core.lower())) if all(ch in index for ch in c)]
+        if not cands:  # nothing to respell it as
+            out.append(token)
+            continue
         base, *scores = ctc_log_probs(window, [[index[c] for c in word] for word in [core, *cands]])
         best, best_score = core, base
         for cand, score in zip(cands, scores):

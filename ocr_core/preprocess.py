@@ -19,6 +19,26 @@ MIN_LINE_WIDTH = 16
 PREPROCESS_STEPS = ("isolate",)  # what a manifest's "preprocess" may name
 
 
+def ink_levels(gray: np.ndarray) -> tuple[float, float]:
+    """Robust (paper, ink) levels of a crop: its 90th and 2nd percentiles (numpy's linear method).
+
+    A uint8 crop's come from its 256-bin histogram, exactly the values np.percentile gives without
+    sorting the pixels (that sort was a third of the per-line bookkeeping on a dense page)."""
+    if gray.dtype != np.uint8 or gray.size == 0:
+        return float(np.percentile(gray, 90)), float(np.percentile(gray, 2))
+    cum = np.cumsum(np.bincount(gray.ravel(), minlength=256))
+    last = int(cum[-1]) - 1
+
+    def level(q: float) -> float:
+        pos = q / 100 * last
+        lo = int(np.floor(pos))
+        t = pos - lo
+        a, b = (float(np.searchsorted(cum, k, side="right")) for k in (lo, min(lo + 1, last)))
+        return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t  # as numpy's _lerp rounds
+
+    return level(90), level(2)
+
+
 def isolate_line(gray: np.ndarray) -> np.ndarray:
     """Keep the crop's main line: erase ink of the neighbouring lines, cut rows to what is left.
 
@@ -31,8 +51,7 @@ def isolate_line(gray: np.ndarray) -> np.ndarray:
     h, w = gray.shape
     if h < 12 or w < 12:
         return gray
-    paper = float(np.percentile(gray, 90))
-    ink_level = float(np.percentile(gray, 2))
+    paper, ink_level = ink_levels(gray)
     if paper - ink_level < 25:  # nothing written
         return gray
     mask = (gray < (paper + ink_level) / 2).astype(np.uint8)

@@ -6,6 +6,10 @@ covers `WIDTH_STEP` columns of the 32-px-high model input, which maps back to cr
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,10 +17,12 @@ import numpy as np
 from ocr_core.ctc import Decoded, beam_decode, greedy_decode
 from ocr_core.lexicon import Lexicon, correct_line
 from ocr_core.model_store import LoadedModel
-from ocr_core.preprocess import pad_batch, prepare_line
+from ocr_core.preprocess import ink_levels, pad_batch, prepare_line
 from ocr_core.runtime import LineModel
 
-BATCH = 8  # lines per model run: onnxruntime keeps its peak buffers, so 16 costs +90 MB on a dense page for 2 % less CPU
+# lines per model run: small batches of similar width waste little padding, and two run side by side
+# (one per core) within the peak memory one batch of 8 had (onnxruntime keeps its peak buffers)
+BATCH = 4
 
 
 @dataclass
@@ -39,16 +45,44 @@ def line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tu
     """Per-line (steps, classes) probabilities: lines sorted by width, read in full batches of similar width.
 
     `preprocess`: the extra `ocr_core.preprocess` steps the model was trained with (its manifest's)."""
+    out: list[np.ndarray] = [np.empty(0)] * len(crops)
+    for j, probs in iter_line_probabilities(model, crops, preprocess, batch_size):
+        out[j] = probs
+    return out
+
+
+def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
+                            batch_size: int = BATCH) -> Iterator[tuple[int, np.ndarray]]:
+    """(crop index, probabilities) of every line, a batch at a time, in order of width.
+
+    Up to `model.parallel` batches run at once on worker threads (the runtime releases the GIL), so
+    the caller decodes one batch while the next ones are being read."""
     prepared = [prepare_line(c, preprocess) for c in crops]
     order = np.argsort([p.shape[1] for p in prepared], kind="stable")
-    out: list[np.ndarray] = [np.empty(0)] * len(crops)
-    for i in range(0, len(order), batch_size):
-        idx = order[i: i + batch_size]
+    batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def run(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch, steps = pad_batch([prepared[j] for j in idx])
-        probs = model.predict(batch)
+        return model.predict(batch), steps
+
+    workers = min(getattr(model, "parallel", 1), len(batches))
+    results = _pool(workers).map(run, batches) if workers > 1 else map(run, batches)
+    for idx, (probs, steps) in zip(batches, results):
         for j, p, n in zip(idx, probs, steps):
-            out[j] = p[:n]
-    return out
+            yield int(j), p[:n]
+
+
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, workers, pool): one per process
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's threads for model runs (made again after a fork, whose child has no threads)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < workers:
+            _POOL = (os.getpid(), workers, ThreadPoolExecutor(workers, thread_name_prefix="ocr-model"))
+        return _POOL[2]
 
 
 class CrnnRecognizer:
@@ -71,8 +105,9 @@ class CrnnRecognizer:
         if not crops:
             return []
         decode = beam_decode if decoder == "beam" else greedy_decode
-        readings = []
-        for crop, probs in zip(crops, self.probabilities(crops)):
+        readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
+        for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess):
+            crop = crops[i]
             d = decode(probs, self.alphabet)
             scale = crop.shape[1] / max(len(probs), 1)  # crop pixels per time step
             words = _tighten(_words(d, scale), crop)
@@ -81,15 +116,15 @@ class CrnnRecognizer:
                 text = correct_line(d.text, d.char_steps, probs, self.alphabet, lexicon)
                 for w, corrected in zip(words, text.split()):  # same tokens, maybe respelled
                     w.text = corrected
-            readings.append(LineReading(text, d.confidence, words))
+            readings[i] = LineReading(text, d.confidence, words)
         return readings
 
 
 def _tighten(words: list[WordReading], crop: np.ndarray) -> list[WordReading]:
     """Shrink each word's span to the inked columns inside it (CTC steps are only approximate)."""
     gray = crop if crop.ndim == 2 else crop.mean(axis=2)
-    paper, ink = np.percentile(gray, 90), np.percentile(gray, 2)
-    inked = np.flatnonzero((gray < (paper + ink) / 2).sum(axis=0) > 0)
+    paper, ink = ink_levels(gray)
+    inked = np.flatnonzero((gray < (paper + ink) / 2).any(axis=0))
     for w in words:
         cols = inked[(inked >= w.x0) & (inked <= w.x1)]
         if len(cols):
@@ -127,10 +162,10 @@ def word_spans(crop: np.ndarray, line_height: float) -> list[tuple[int, int]]:
     gray = crop if crop.ndim == 2 else crop.mean(axis=2)
     if gray.size == 0:
         return []
-    paper, ink = np.percentile(gray, 90), np.percentile(gray, 2)
+    paper, ink = ink_levels(gray)
     if paper - ink < 20:  # no contrast: nothing written
         return []
-    inked = np.flatnonzero((gray < (paper + ink) / 2).sum(axis=0) > 0)
+    inked = np.flatnonzero((gray < (paper + ink) / 2).any(axis=0))
     if not len(inked):
         return []
     min_gap = max(2.0, 0.3 * line_height)

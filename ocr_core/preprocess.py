@@ -101,10 +101,10 @@ def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = ()) -> np.ndarray:
     new_w = int(round(w * LINE_HEIGHT / max(h, 1)))
     new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH))
     interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_CUBIC
-    img = cv2.resize(gray, (new_w, LINE_HEIGHT), interpolation=interp).astype(np.float32)
-    paper = np.percentile(img, 90)
-    ink = min(np.percentile(img, 2), paper - 30.0)
-    img = (paper - img) / max(paper - ink, 1.0)
+    small = cv2.resize(gray, (new_w, LINE_HEIGHT), interpolation=interp)
+    paper, ink = (np.float32(v) for v in ink_levels(small))  # = np.percentile of the float32 image
+    ink = min(ink, paper - 30.0)
+    img = (paper - small.astype(np.float32)) / max(paper - ink, 1.0)
     return np.clip(img, 0.0, 1.0)[:, :, None]
 
 

@@ -125,10 +125,12 @@ def _tighten(words: list[WordReading], crop: np.ndarray) -> list[WordReading]:
     gray = crop if crop.ndim == 2 else crop.mean(axis=2)
     paper, ink = ink_levels(gray)
     inked = np.flatnonzero((gray < (paper + ink) / 2).any(axis=0))
-    for w in words:
-        cols = inked[(inked >= w.x0) & (inked <= w.x1)]
-        if len(cols):
-            w.x0, w.x1 = float(cols[0]), float(cols[-1] + 1)
+    # each word's first and last inked column inside its span (inked is sorted)
+    first = np.searchsorted(inked, [w.x0 for w in words], side="left")
+    end = np.searchsorted(inked, [w.x1 for w in words], side="right")
+    for w, i, j in zip(words, first, end):
+        if j > i:
+            w.x0, w.x1 = float(inked[i]), float(inked[j - 1] + 1)
     return words
 
 

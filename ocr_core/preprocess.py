@@ -19,13 +19,15 @@ MIN_LINE_WIDTH = 16
 PREPROCESS_STEPS = ("isolate",)  # what a manifest's "preprocess" may name
 
 
-def ink_levels(gray: np.ndarray) -> tuple[float, float]:
-    """Robust (paper, ink) levels of a crop: its 90th and 2nd percentiles (numpy's linear method).
+def ink_levels(gray: np.ndarray, dtype: type[np.floating] = np.float64) -> tuple[float, float]:
+    """Robust (paper, ink) levels of a crop: its 90th and 2nd percentiles, as np.percentile gives them
+    for the crop as `dtype` (float64: as is; float32: the crop converted to float32).
 
-    A uint8 crop's come from its 256-bin histogram, exactly the values np.percentile gives without
-    sorting the pixels (that sort was a third of the per-line bookkeeping on a dense page)."""
+    A uint8 crop's come from its 256-bin histogram, without sorting the pixels (that sort was a third
+    of the per-line bookkeeping on a dense page); the interpolation rounds as numpy's does."""
     if gray.dtype != np.uint8 or gray.size == 0:
-        return float(np.percentile(gray, 90)), float(np.percentile(gray, 2))
+        values = gray.astype(dtype, copy=False)
+        return float(np.percentile(values, 90)), float(np.percentile(values, 2))
     cum = np.cumsum(np.bincount(gray.ravel(), minlength=256))
     last = int(cum[-1]) - 1
 
@@ -33,8 +35,8 @@ def ink_levels(gray: np.ndarray) -> tuple[float, float]:
         pos = q / 100 * last
         lo = int(np.floor(pos))
         t = pos - lo
-        a, b = (float(np.searchsorted(cum, k, side="right")) for k in (lo, min(lo + 1, last)))
-        return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t  # as numpy's _lerp rounds
+        a, b = (dtype(np.searchsorted(cum, k, side="right")) for k in (lo, min(lo + 1, last)))
+        return float(b - (b - a) * dtype(1 - t) if t >= 0.5 else a + (b - a) * dtype(t))  # numpy's _lerp
 
     return level(90), level(2)
 
@@ -102,7 +104,7 @@ def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = ()) -> np.ndarray:
     new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH))
     interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_CUBIC
     small = cv2.resize(gray, (new_w, LINE_HEIGHT), interpolation=interp)
-    paper, ink = (np.float32(v) for v in ink_levels(small))  # = np.percentile of the float32 image
+    paper, ink = (np.float32(v) for v in ink_levels(small, np.float32))  # = np.percentile of the float32 image
     ink = min(ink, paper - 30.0)
     img = (paper - small.astype(np.float32)) / max(paper - ink, 1.0)
     return np.clip(img, 0.0, 1.0)[:, :, None]

@@ -65,24 +65,24 @@ def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preproces
         batch, steps = pad_batch([prepared[j] for j in idx])
         return model.predict(batch), steps
 
-    workers = min(getattr(model, "parallel", 1), len(batches))
-    results = _pool(workers).map(run, batches) if workers > 1 else map(run, batches)
+    workers = getattr(model, "parallel", 1)
+    results = _pool(workers).map(run, batches) if workers > 1 and len(batches) > 1 else map(run, batches)
     for idx, (probs, steps) in zip(batches, results):
         for j, p, n in zip(idx, probs, steps):
             yield int(j), p[:n]
 
 
-_POOL: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, workers, pool): one per process
-_POOL_LOCK = threading.Lock()
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}  # (pid, workers) -> threads for model runs
+_POOLS_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    """The process's threads for model runs (made again after a fork, whose child has no threads)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < workers:
-            _POOL = (os.getpid(), workers, ThreadPoolExecutor(workers, thread_name_prefix="ocr-model"))
-        return _POOL[2]
+    """The process's `workers` threads for model runs (made again after a fork: the child has no threads)."""
+    with _POOLS_LOCK:
+        key = (os.getpid(), workers)
+        if key not in _POOLS:
+            _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="ocr-model")
+        return _POOLS[key]
 
 
 class CrnnRecognizer:

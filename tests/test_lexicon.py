@@ -51,3 +51,29 @@ def test_word_lists_are_the_ones_the_manifest_names() -> None:
         words = (folder / entry["file"]).read_text(encoding="utf-8").split()
         assert sha256_of(folder / entry["file"]) == entry["sha256"]
         assert len(words) == entry["words"] and words == sorted(set(words))
+
+
+def test_ctc_log_probs_equal_the_sum_over_every_alignment() -> None:
+    """The batched CTC forward pass against brute force: every path of a short output, collapsed."""
+    import itertools
+
+    import numpy as np
+
+    from ocr_core.lexicon import ctc_log_probs
+
+    rng = np.random.default_rng(7)
+    classes, blank = 3, 2  # two characters and the blank
+    for steps in range(1, 6):
+        probs = rng.dirichlet(np.ones(classes), size=steps).astype(np.float32)
+        totals: dict[tuple[int, ...], float] = {}
+        for path in itertools.product(range(classes), repeat=steps):
+            label = tuple(k for i, k in enumerate(path) if k != blank and (i == 0 or path[i - 1] != k))
+            totals[label] = totals.get(label, 0.0) + float(np.prod(probs[np.arange(steps), path]))
+        labels = [[], [0], [1, 1], [0, 1, 0], [1, 0, 1, 1, 0, 1]]  # the last one cannot fit: probability 0
+        got = ctc_log_probs(probs, labels)
+        for label, value in zip(labels, got):
+            want = totals.get(tuple(label), 0.0)
+            if want == 0.0:
+                assert value == -np.inf or value < -25
+            else:
+                assert np.isclose(value, np.log(want), atol=1e-6), (steps, label)

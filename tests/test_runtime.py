@@ -113,3 +113,21 @@ def test_cli_and_batch_read_without_importing_tensorflow(tmp_path: Path, command
     else:
         answer = json.loads((tmp_path / "out" / "printed-letter.png.json").read_text())
         assert cer((SAMPLES / "printed-letter.txt").read_text(), answer["text"]) < 0.1
+
+
+def test_model_runs_side_by_side_read_what_one_thread_reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """OCR_THREADS model runs at once (batches from worker threads) give the same result as one at a time."""
+    from benchmarks.speed import letter_page
+
+    letter_page(tmp_path / "page.png")  # 40 lines: 10 batches, in chunks of 32 lines
+    data = (tmp_path / "page.png").read_bytes()
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("OCR_THREADS", threads)
+        engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
+        assert engine.store.load("printed").model.parallel == int(threads)
+        result = engine.read(data, mode="auto")
+        assert sum(len(p.lines) for p in result.pages) == 40
+        results[threads] = result.to_dict()
+        results[threads].pop("timings_ms")
+    assert results["1"] == results["3"]

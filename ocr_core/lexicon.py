@@ -35,6 +35,7 @@ class Lexicon:
         self._lengths: np.ndarray | None = None  # built on first use: start-up stays cheap
         self._choices: dict[tuple[int, int], list[str]] = {}
         self._candidates: dict[str, list[str]] = {}  # a page repeats its words
+        self._respellings: dict[tuple[str, str], list[str]] = {}
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -71,6 +72,15 @@ class Lexicon:
             self._candidates[word] = [h[0] for h in hits]
         return self._candidates[word]
 
+    def respellings(self, word: str, alphabet: str) -> list[str]:
+        """`candidates` in the word's case, only those a model with `alphabet` can write."""
+        key = (word, alphabet)
+        if key not in self._respellings:
+            if len(self._respellings) > 50_000:
+                self._respellings.clear()
+            self._respellings[key] = [c for c in (_match_case(word, w) for w in self.candidates(word.lower()))
+                                      if all(ch in alphabet for ch in c)]
+        return self._respellings[key]
 
 
 def lexicon_languages(setting: str) -> tuple[str, ...]:
@@ -148,7 +158,7 @@ def correct_line(text: str, char_steps: list[int], probs: np.ndarray, alphabet: 
         t0 = char_steps[c0 - 1] + 1 if c0 > 0 else 0
         t1 = char_steps[c1] if c1 < len(char_steps) else probs.shape[0]
         window = probs[t0:t1]
-        cands = [c for c in (_match_case(core, w) for w in lexicon.candidates(core.lower())) if all(ch in index for ch in c)]
+        cands = lexicon.respellings(core, alphabet)
         if not cands:  # nothing to respell it as
             out.append(token)
             continue

@@ -40,12 +40,15 @@ WORDS = ("the quick brown fox jumps over a lazy dog while seven bright invoices 
 WORKER = r'''
 import json, os, resource, statistics, subprocess, sys, time
 def cpu(): t = os.times(); return t.user + t.system + t.children_user + t.children_system  # all threads and children
-t0 = float(sys.argv[1]); engine_name = sys.argv[2]; repeats = int(sys.argv[3]); images = sys.argv[4:]
+t0 = float(sys.argv[1]); engine_name = sys.argv[2]; repeats = int(sys.argv[3]); images = sys.argv[4:]; stages_ms = {}
 def rss_mb(): return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 if engine_name.startswith("ours"):
     from ocr_core.engine import OcrEngine
     engine = OcrEngine(detector="opencv"); mode = engine_name.split(":")[1]
-    run = lambda p: engine.read(open(p, "rb").read(), mode=mode).text
+    def run(p):
+        result = engine.read(open(p, "rb").read(), mode=mode)
+        stages_ms[p] = result.timings_ms  # the engine's own wall clock per stage (the last run's)
+        return result.text
 elif engine_name == "tesseract":
     run = lambda p: subprocess.run(["tesseract", p, "stdout", "-l", "eng"], capture_output=True, text=True).stdout
 else:
@@ -63,7 +66,7 @@ for i, p in enumerate(images):
         t, c = time.perf_counter(), cpu(); text = run(p); times.append(time.perf_counter() - t); cpus.append(cpu() - c)
     out["warm_s"][p] = statistics.median(times); out["warm_cpu_s"][p] = statistics.median(cpus)
     out["texts"][p] = text if isinstance(text, str) else f"{len(text[0])} boxes"
-out["peak_rss_mb"] = rss_mb()
+out["peak_rss_mb"] = rss_mb(); out["stages_ms"] = stages_ms
 print("RESULT " + json.dumps(out))
 '''
 
@@ -186,6 +189,14 @@ def _met(wall: float, cpu_s: float, limit: float) -> bool | str:
     return True if wall <= limit else "yes (CPU); wall no" if cpu_s <= limit else False
 
 
+def _stages(r: dict, image: str) -> str:
+    """The engine's wall seconds per stage on an image (its last warm run), for the report."""
+    ms = r.get("stages_ms", {}).get(image)
+    if not ms:
+        return ""
+    return " (" + ", ".join(f"{k} {ms[k] / 1000:.2f}" for k in ("decode", "detect", "recognize") if k in ms) + " s wall)"
+
+
 def measure(engine: str, images: list[str], repeats: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t0 = time.time()
@@ -263,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         ("whole process on the dense page, ours / Tesseract", f"{whole['dense page, auto (the default)'][0] / whole['dense page, auto (the default)'][1]:.3f}",
          "<= 0.5", whole["dense page, auto (the default)"][0] / whole["dense page, auto (the default)"][1] <= 0.5),
         *[(f"warm dense page, {mode}", f"{r.get('warm_s', {}).get(images[0], float('nan')):.2f} s wall, "
-           f"{r.get('warm_cpu_s', {}).get(images[0], float('nan')):.2f} s CPU", f"<= {limit} s",
+           f"{r.get('warm_cpu_s', {}).get(images[0], float('nan')):.2f} s CPU{_stages(r, images[0])}", f"<= {limit} s",
            _met(r.get("warm_s", {}).get(images[0], 99), r.get("warm_cpu_s", {}).get(images[0], 99), limit))
           for mode, r, limit in (("printed", ours_p, 1.2), ("auto", ours_a, 1.8))],
         ("cold start under the RIE (OcrFunction, first answer)", f"{cold_s:.2f} s wall, {cold_cpu:.2f} s CPU", "<= 1.2 s",

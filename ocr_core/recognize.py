@@ -65,8 +65,7 @@ def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preproces
         batch, steps = pad_batch([prepared[j] for j in idx])
         return model.predict(batch), steps
 
-    workers = getattr(model, "parallel", 1)
-    results = _pool(workers).map(run, batches) if workers > 1 and len(batches) > 1 else map(run, batches)
+    results = _pool(model.parallel).map(run, batches) if model.parallel > 1 and len(batches) > 1 else map(run, batches)
     for idx, (probs, steps) in zip(batches, results):
         for j, p, n in zip(idx, probs, steps):
             yield int(j), p[:n]

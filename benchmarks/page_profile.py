@@ -121,11 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     served_threads = os.environ.get("OCR_THREADS")
     os.environ["OCR_THREADS"] = "1"
     sequential = OcrEngine(detector="opencv")
+    sequential.warm_up()  # the models open now, while OCR_THREADS=1 holds
     if served_threads is None:
         os.environ.pop("OCR_THREADS")
     else:
         os.environ["OCR_THREADS"] = served_threads
     served = OcrEngine(detector="opencv")
+    served.warm_up()
     for mode in a.modes:
         clock.enabled = True
         result = sequential.read(data, mode=mode)  # warm-up (models, lexicon, caches)

@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['first_result_s']:.1f} | {r['peak_rss_mb']:.0f} | {page_cer} |")
     whole_rows = []
     for name, (ours_s, tess_s, out, ours_cpu) in whole.items():
-        text = "\n".join(out.splitlines()[1:])  # without the "# mode, confidence" header
+        lines = out.splitlines()
+        text = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)  # without a "# mode, confidence" header (older CLIs)
         ref = "Tuesday" if "word" in name else dense_truth
         whole_rows.append(f"| {name} | {ours_s:.2f} | {ours_cpu:.2f} | {f'{tess_s:.2f}' if tess_s else '-'} | "
                           f"{f'{ours_s / tess_s:.3f}' if tess_s else '-'} | {cer(ref, text):.2%} |")

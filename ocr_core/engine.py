@@ -38,7 +38,7 @@ AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is 
 AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
 ENGINES = tuple(BACKENDS)  # recognition backends by name: crnn (default), tesseract, kerasocr
 LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
-RECOGNIZE_CHUNK = 32  # lines per deadline check: 8 model batches, so both cores stay busy between checks
+RECOGNIZE_CHUNK = 16  # lines per deadline check: 2 model batches, one per core (the chunk decides the batches)
 ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
 log = logging.getLogger(__name__)
 

@@ -119,7 +119,7 @@ def test_model_runs_side_by_side_read_what_one_thread_reads(monkeypatch: pytest.
     """OCR_THREADS model runs at once (batches from worker threads) give the same result as one at a time."""
     from benchmarks.speed import letter_page
 
-    letter_page(tmp_path / "page.png")  # 40 lines: 10 batches, in chunks of 32 lines
+    letter_page(tmp_path / "page.png")  # 40 lines: 5 batches of 8 (2 at a time), in chunks of 16 lines
     data = (tmp_path / "page.png").read_bytes()
     results = {}
     for threads in ("1", "3"):

@@ -25,6 +25,7 @@ from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError
 from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.model_store import ModelStore
+from ocr_core.orientation import Confidences, orient
 from ocr_core.recognize import CrnnRecognizer, LineReading
 from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
@@ -118,20 +119,29 @@ class OcrEngine:
                 mpx = page.width * page.height / 1e6
                 _check_deadline(deadline, f"before finding the lines of page {page.page}", mpx * self._seconds["detect_mpx"])
                 t = time.perf_counter()
-                regions = [whole_line(page.gray())] if layout == "line" else self.detector.detect(page)
+                if layout == "line":  # the caller says it is one upright line crop
+                    regions, rotation = [whole_line(page.gray())], 0
+                else:
+                    oriented = orient(page, self.detector.detect, self._sample_reader(mode))
+                    regions, rotation = oriented.regions, oriented.rotation
                 detect_ms += (time.perf_counter() - t) * 1000
                 if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
                     self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
                 t = time.perf_counter()
                 lines = backend.read_lines(regions, mode, deadline)
                 recog_ms += (time.perf_counter() - t) * 1000
-            out_pages.append(Page(page.page, page.width, page.height, lines))
+            out_pages.append(Page(page.page, page.width, page.height, lines, rotation))
         timings.update(detect=detect_ms, recognize=recog_ms)
         timings["total"] = before + (time.perf_counter() - start) * 1000  # page decoding happens inside
         used = Counter(ln.mode for p in out_pages for ln in p.lines)
         mode_used = mode if mode != "auto" else (used.most_common(1)[0][0] if len(used) == 1 else "mixed" if used else "auto")
         name, models = backend.describe(mode)
         return OcrResult(out_pages, mode, mode_used, name, models, self.detector.name, timings)
+
+    def _sample_reader(self, mode: str) -> Confidences:
+        """What orientation checks read sample lines with: the mode's model (printed for auto), plain greedy."""
+        model = self.recognizer("handwritten" if mode == "handwritten" else "printed")
+        return lambda crops: [(r.text, r.confidence) for r in model.read_lines(crops)]
 
     def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         crops = [r.crop for r in regions]

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ocr_core import quality
+
 SCHEMA_VERSION = "2.0"  # 2.0: each line once, in `lines` (with its `page`); `pages` holds page metadata and text
 
 
@@ -37,9 +39,20 @@ class Line:
     words: list[Word]
     mode: str  # which recognizer read it: printed | handwritten | tesseract
 
+    @property
+    def low_confidence(self) -> bool:
+        """Read with a confidence under its model's threshold (ocr_core.quality): check this line."""
+        return quality.is_low_confidence(self.confidence, self.mode)
+
+    @property
+    def height(self) -> float:
+        """Ascender-to-descender height in pixels (left edge: first to last point; any rotation)."""
+        box = np.asarray(self.box, np.float64).reshape(-1, 2)
+        return float(np.hypot(*(box[3] - box[0])))
+
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "confidence": round(self.confidence, 4), "box": _poly(self.box),
-                "mode": self.mode, "words": [w.to_dict() for w in self.words]}
+        return {"text": self.text, "confidence": round(self.confidence, 4), "low_confidence": self.low_confidence,
+                "box": _poly(self.box), "mode": self.mode, "words": [w.to_dict() for w in self.words]}
 
 
 @dataclass
@@ -48,15 +61,23 @@ class Page:
     width: int
     height: int
     lines: list[Line]
+    rotation: int = 0  # clockwise degrees the image was turned to read it (0, 90, 180, 270); boxes stay in its pixels
 
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines if line.text)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Codes of what may make this page's text unreliable (ocr_core.quality.WARNINGS)."""
+        lines = [ln for ln in self.lines if ln.text]
+        return quality.page_warnings(self.rotation, [ln.height for ln in lines], [len(ln.text) for ln in lines],
+                                     [ln.low_confidence for ln in lines])
+
     def to_dict(self) -> dict[str, Any]:
         """Page metadata and text; its lines are in the result's top-level `lines` (with `page`)."""
-        return {"page": self.page, "width": self.width, "height": self.height, "text": self.text,
-                "line_count": len(self.lines)}
+        return {"page": self.page, "width": self.width, "height": self.height, "rotation": self.rotation,
+                "text": self.text, "line_count": len(self.lines), "warnings": self.warnings}
 
 
 @dataclass
@@ -81,6 +102,11 @@ class OcrResult:
         weights = np.array([len(ln.text) for ln in lines], float)
         return float(np.average([ln.confidence for ln in lines], weights=weights))
 
+    @property
+    def warnings(self) -> list[str]:
+        """Every page's warning codes, each once, in page order."""
+        return list(dict.fromkeys(code for p in self.pages for code in p.warnings))
+
     def to_dict(self) -> dict[str, Any]:
         first = self.pages[0] if self.pages else None
         return {
@@ -97,5 +123,6 @@ class OcrResult:
             "page_count": len(self.pages),
             "lines": [dict(ln.to_dict(), page=p.page) for p in self.pages for ln in p.lines],
             "pages": [p.to_dict() for p in self.pages],
+            "warnings": self.warnings,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

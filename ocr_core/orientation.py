@@ -1,0 +1,149 @@
+"""Which way up a page is (turned 0, 90, 180 or 270 degrees), and its lines found the right way up.
+
+Scans arrive sideways or upside down without an EXIF tag. The line detector already removes small
+skew (segment.py, up to 12 degrees); this module handles quarter turns, cheaply on upright pages:
+
+1. Cheap cues on what the detector found anyway. Lines of an upright (or upside-down) page are wide
+   strips, and the page's ink profile is sharper across rows than across columns; on a page turned
+   90 or 270 degrees the detector returns short fragments and the columns are the sharp profile.
+   Within the lines of an upright Latin page more ink sits above the x-height band (capitals, b d
+   f h k l t) than below it (g j p q y); upside down, the balance flips.
+2. Only when a cue says "maybe turned": a sample of lines is read in each candidate orientation
+   (each crop as it is and turned 180; the page turned 90 once for the other two) and the
+   orientation read most confidently wins, by a margin over upright.
+
+The lines of a turned page are found on the turned image and their boxes mapped back, so every box
+stays in the original image's pixels. `rotation` is the clockwise turn (degrees) that was applied
+to the image to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from ocr_core.image_io import PageImage
+from ocr_core.segment import LineRegion
+
+TURNS = (0, 90, 180, 270)  # clockwise degrees
+_CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+WIDE_LINES = 3.0  # area-weighted width/height of the found lines above which they look like text lines
+FEW_LINES = 2  # a strip of this many lines or fewer (a line crop) skips the profile cue (one band has no row gaps)
+ROW_PROFILE = 0.2  # log(row-profile / column-profile sharpness) above which lines run across the page
+UPRIGHT_ASCENDERS = 0.15  # (ascender - descender ink) / both, above which horizontal lines are taken as upright
+SAMPLE = 6  # lines read in each candidate orientation when a cue is unsure
+TURN_MARGIN = 0.05  # how much more confidently a turned page must read than upright to be turned
+
+Detect = Callable[[PageImage], list[LineRegion]]
+Confidences = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # crops -> (text, confidence) each
+
+
+@dataclass
+class Oriented:
+    rotation: int  # clockwise degrees applied to the image to read it
+    regions: list[LineRegion]  # boxes in the original image's pixels, crops upright
+
+
+def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
+    """The page's lines read the right way up, and the quarter turn that took."""
+    regions = detect(page)
+    if not regions:
+        return Oriented(0, regions)
+    horizontal = lines_look_horizontal(page, regions)
+    if horizontal and ascender_balance(regions) >= UPRIGHT_ASCENDERS:
+        return Oriented(0, regions)  # both cheap cues say upright: no extra work
+    candidates = {0: regions}
+    if not horizontal:
+        candidates[90] = detect(turn_page(page, 90))
+    scores: dict[int, float] = {}
+    for turn, found in candidates.items():
+        crops = [r.crop for r in _sample(found)]
+        scores[turn] = _mean_confidence(read(crops))
+        scores[(turn + 180) % 360] = _mean_confidence(read([np.ascontiguousarray(c[::-1, ::-1]) for c in crops]))
+    best = max(scores, key=lambda t: scores[t])
+    if best == 0 or scores[best] < scores[0] + TURN_MARGIN:
+        return Oriented(0, regions)
+    found = candidates[90] if best == 90 else detect(turn_page(page, best))
+    return Oriented(best, [to_original(r, best, page.width, page.height) for r in found])
+
+
+def turn_page(page: PageImage, turn: int) -> PageImage:
+    """The page image turned clockwise by `turn` degrees (a multiple of 90)."""
+    return page if turn == 0 else PageImage(np.ascontiguousarray(cv2.rotate(page.rgb, _CV2_TURN[turn])), page.page)
+
+
+def turned_to_original(turn: int, width: int, height: int) -> np.ndarray:
+    """2x3 affine: pixel coordinates in the image turned clockwise by `turn` -> the original's
+    (`width` x `height`, before turning)."""
+    w, h = width - 1, height - 1
+    return np.array({0: [[1, 0, 0], [0, 1, 0]], 90: [[0, 1, 0], [-1, 0, h]],
+                     180: [[-1, 0, w], [0, -1, h]], 270: [[0, -1, w], [1, 0, 0]]}[turn], np.float64)
+
+
+def to_original(region: LineRegion, turn: int, width: int, height: int) -> LineRegion:
+    """A line found on the turned page, with its box (and its words' boxes) in original pixels.
+
+    The polygon keeps its order relative to the text (first point: the text's top-left corner)."""
+    back = turned_to_original(turn, width, height)
+    to_orig = np.hstack([back[:, :2] @ region.to_orig[:, :2], (back[:, :2] @ region.to_orig[:, 2] + back[:, 2])[:, None]])
+    box = (region.box.astype(np.float64) @ back[:, :2].T + back[:, 2]).astype(np.float32)
+    return replace(region, box=box, to_orig=to_orig, image_size=(width, height))
+
+
+def lines_look_horizontal(page: PageImage, regions: list[LineRegion]) -> bool:
+    """Do the found lines run across the page (upright or upside down) rather than down it?"""
+    w = np.array([np.ptp(r.box[:, 0]) for r in regions]) + 1
+    h = np.array([np.ptp(r.box[:, 1]) for r in regions]) + 1
+    if np.average(w / h, weights=w * h) < WIDE_LINES:
+        return False
+    return len(regions) <= FEW_LINES or row_profile_cue(page.gray()) >= ROW_PROFILE
+
+
+def row_profile_cue(gray: np.ndarray, side: int = 1024) -> float:
+    """log(sharpness of the ink's row profile / its column profile), on a thumbnail of the inked area.
+
+    Rows of text separated by blank leading give a row profile that swings from full to empty;
+    across a column the profile is flat (word gaps do not line up). Negative: lines run down the page.
+    """
+    h, w = gray.shape
+    s = min(1.0, side / max(h, w))
+    small = gray if s == 1.0 else cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    ys, xs = np.nonzero(ink)
+    if len(ys) < 20:
+        return 0.0
+    inked = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32)
+    rows, cols = inked.sum(axis=1), inked.sum(axis=0)
+    return float(np.log(max(rows.std() / rows.mean(), 1e-6) / max(cols.std() / cols.mean(), 1e-6)))
+
+
+def ascender_balance(regions: list[LineRegion]) -> float:
+    """(ink above the lines' x-height band - ink below it) / both, over every line crop.
+
+    Upright Latin text: positive (capitals and ascenders outweigh descenders); upside down: negative.
+    """
+    above = below = 0.0
+    for r in regions:
+        profile = (r.crop < 128).sum(axis=1).astype(np.float64)
+        if profile.max() <= 0:
+            continue
+        core = np.flatnonzero(profile >= 0.5 * profile.max())  # the x-height band
+        above += profile[: core[0]].sum()
+        below += profile[core[-1] + 1:].sum()
+    return (above - below) / max(above + below, 1.0)
+
+
+def _sample(regions: list[LineRegion]) -> list[LineRegion]:
+    """The SAMPLE largest lines (most text to judge by; on a turned page, its largest fragments)."""
+    area = [r.crop.shape[0] * r.crop.shape[1] for r in regions]
+    return [regions[i] for i in np.argsort(area)[::-1][:SAMPLE]]
+
+
+def _mean_confidence(readings: list[tuple[str, float]]) -> float:
+    """Confidence averaged over characters (an empty reading counts as one unsure character)."""
+    weights = [max(len(text.strip()), 1) for text, _ in readings]
+    confs = [conf if text.strip() else 0.0 for text, conf in readings]
+    return float(np.average(confs, weights=weights)) if readings else 0.0

@@ -1,0 +1,42 @@
+"""Saying when unsure: which lines are flagged `low_confidence`, and the warnings a page carries.
+
+The thresholds are chosen from measured data (`python -m benchmarks.reliability`: confidence
+bucket -> measured CER on the validation sets, never on ../shared/dev-eval; the table is in each
+model's MODEL_CARD.md). A line is flagged when its confidence is under its model's threshold: the
+confidence below which the validation lines' CER rises past about 10%.
+
+A page's `warnings` are codes from WARNINGS (their one home, with what each means); the result's
+`warnings` holds each code once, in page order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOW_CONFIDENCE = {"printed": 0.80, "handwritten": 0.70, "tesseract": 0.60}  # per model (Line.mode)
+SMALL_TEXT_PX = 10  # median line height (ascender to descender) under which the print is too small to read well
+MOSTLY_UNREADABLE = 0.5  # share of a page's characters in low-confidence lines above which it is "mostly unreadable"
+
+WARNINGS = {
+    "rotated": "the page was turned to read it (see the page's rotation)",
+    "too_small": f"the text is very small (lines under {SMALL_TEXT_PX} px tall): scan at a higher resolution",
+    "mostly_unreadable": "most of the page was read with low confidence: check the text, or try a cleaner scan",
+}
+
+
+def is_low_confidence(confidence: float, mode: str) -> bool:
+    """Is a line read by `mode`'s model (printed | handwritten | tesseract) with this confidence doubtful?"""
+    return confidence < LOW_CONFIDENCE.get(mode, LOW_CONFIDENCE["printed"])
+
+
+def page_warnings(rotation: int, line_heights: list[float], line_lengths: list[int], low: list[bool]) -> list[str]:
+    """The warning codes of one page, from its rotation and its lines (height in px, characters, flagged)."""
+    codes = []
+    if rotation:
+        codes.append("rotated")
+    if line_heights and float(np.median(line_heights)) < SMALL_TEXT_PX:
+        codes.append("too_small")
+    chars = sum(line_lengths)
+    if chars and sum(n for n, flagged in zip(line_lengths, low) if flagged) > MOSTLY_UNREADABLE * chars:
+        codes.append("mostly_unreadable")
+    return codes

@@ -4,6 +4,9 @@ Conventions (Tesseract's and every Unix filter's): stdout holds only the request
 and messages go to stderr (the progress bar only on a terminal); `-` reads stdin; folders are
 walked for images and PDFs; `-o` writes a file, or one file per input into a folder.
 
+Warnings about what was read (a turned page, very small print, mostly low-confidence text:
+ocr_core.quality) are a line each on stderr, whatever the verbosity.
+
 Exit codes: 0 every input was read; 1 at least one input could not be read (the others are still
 written; each failure is a line on stderr); 2 bad usage; 3 the engine cannot run (a model or the
 Tesseract binary is missing).
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             json_docs.append({"file": item.name, "error": "unreadable_file", "message": str(err)})
             tqdm.write(f"{item.name}: cannot read file: {err.strerror or err}", file=sys.stderr)
             continue
+        for message in _warnings(item.name, doc):  # always, as Tesseract prints its warnings; stdout stays the output
+            tqdm.write(message, file=sys.stderr)
         if a.verbose:
             tqdm.write(f"{item.name}: {len(doc['pages'])} page(s), {doc['mode_used']}, "
                        f"confidence {doc['confidence']:.2f}", file=sys.stderr)
@@ -123,6 +128,14 @@ def _read_one(engine: OcrEngine, data: bytes, item: Input, fmt: str, a: argparse
         Path(a.overlay).write_bytes(overlay_png(result, pages))
     source = item.path.name if item.path else "stdin"
     return export(result, fmt, pages=pages, source=source, dpi=a.dpi), result.to_dict()
+
+
+def _warnings(name: str, doc: dict) -> list[str]:
+    """One stderr line per page warning (ocr_core.quality.WARNINGS says what each code means)."""
+    from ocr_core.quality import WARNINGS
+
+    return [f"{name}: page {page['page']}: {code}" + (f" {page['rotation']}" if code == "rotated" else "")
+            + f": {WARNINGS.get(code, code)}" for page in doc.get("pages", []) for code in page.get("warnings", [])]
 
 
 class _Stream:

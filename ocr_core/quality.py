@@ -18,7 +18,7 @@ SMALL_TEXT_PX = 10  # median line height (ascender to descender) under which the
 MOSTLY_UNREADABLE = 0.5  # share of a page's characters in low-confidence lines above which it is "mostly unreadable"
 
 WARNINGS = {
-    "rotated": "the page was turned to read it (see the page's rotation)",
+    "rotated": "the page was sideways or upside down: it was turned (its rotation, degrees clockwise) to read it",
     "too_small": f"the text is very small (lines under {SMALL_TEXT_PX} px tall): scan at a higher resolution",
     "mostly_unreadable": "most of the page was read with low confidence: check the text, or try a cleaner scan",
 }

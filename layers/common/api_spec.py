@@ -48,15 +48,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "request_id": {"type": "string"}},
     },
     "Box": {
-        "type": "array", "description": "polygon in original-image pixels, clockwise from top-left",
+        "type": "array", "description": "polygon in original-image pixels, clockwise from the text's top-left "
+                                        "(on a page read turned, that corner is where the turned text starts)",
         "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
     },
     "Word": {"type": "object", "properties": {"text": {"type": "string"}, "confidence": {"type": "number"}, "box": ref("Box")}},
     "Line": {
         "type": "object",
         "properties": {
-            "text": {"type": "string"}, "confidence": {"type": "number"}, "box": ref("Box"),
-            "mode": {"type": "string", "enum": list(MODEL_KINDS)}, "page": {"type": "integer"},
+            "text": {"type": "string"}, "confidence": {"type": "number"},
+            "low_confidence": {"type": "boolean", "description": "confidence under its model's threshold: check this line"},
+            "box": ref("Box"), "mode": {"type": "string", "enum": list(MODEL_KINDS)}, "page": {"type": "integer"},
             "words": {"type": "array", "items": ref("Word")},
         },
     },
@@ -72,7 +74,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "width": {"type": "integer"}, "height": {"type": "integer"}, "page_count": {"type": "integer"},
             "lines": {"type": "array", "items": ref("Line"), "description": "every line once, with its page"},
             "pages": {"type": "array", "items": {"type": "object"},
-                      "description": "per page: page, width, height, text, line_count (its lines are in `lines`)"},
+                      "description": "per page: page, width, height, rotation (clockwise degrees the image was turned to "
+                                     "read it: 0, 90, 180, 270), text, line_count (its lines are in `lines`), warnings"},
+            "warnings": {"type": "array", "items": {"type": "string"},
+                         "description": "every page's warning codes, once each: rotated (read turned), too_small "
+                                        "(very small print), mostly_unreadable (most text read with low confidence)"},
             "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },

@@ -2,7 +2,8 @@
 
 alto > Description (pixel units, source file, the software) > Layout > Page > PrintSpace >
 TextBlock > TextLine > String (CONTENT, box, WC 0-1) with SP between words. One TextBlock per
-page holds its lines (our detector finds lines, not blocks).
+page holds its lines (our detector finds lines, not blocks), with ROTATION when the page was read
+turned (its `rotation`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def to_alto(result: OcrResult, source: str = "") -> str:
             continue
         boxes = [bbox(ln.box, page.width, page.height) for ln in page.lines]
         block = ET.SubElement(space, q("TextBlock"), ID=f"block_{p}_1")
+        if page.rotation:  # a page read turned: its text lies at that angle (ALTO: counter-clockwise) in the image
+            block.set("ROTATION", str(page.rotation))
         _pos(block, (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)))
         for li, (line, box) in enumerate(zip(page.lines, boxes), 1):
             line_el = ET.SubElement(block, q("TextLine"), ID=f"line_{p}_{li}")

@@ -2,7 +2,8 @@
 
 ocr_page > ocr_carea > ocr_par > ocr_line > ocrx_word, each with `bbox`; words with `x_wconf`
 (0-100), pages with `image` and `ppageno`. Our detector finds lines, so each page has one content
-area and one paragraph around its lines (as Tesseract's hOCR has at least one of each).
+area and one paragraph around its lines (as Tesseract's hOCR has at least one of each). A page
+that was read turned (its `rotation`) gives them `textangle`, the text's angle in the image.
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ def to_hocr(result: OcrResult, source: str = "") -> str:
         if page.lines:
             boxes = [bbox(ln.box, page.width, page.height) for ln in page.lines]
             area = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-            out.append(f"   <div class='ocr_carea' id='block_{p}_1' title='{_bbox(area)}'>")
-            out.append(f"    <p class='ocr_par' id='par_{p}_1' title='{_bbox(area)}'>")
+            # a page read turned: its text lies at that angle (counter-clockwise) in the image
+            angle = f"; textangle {page.rotation}" if page.rotation else ""
+            out.append(f"   <div class='ocr_carea' id='block_{p}_1' title='{_bbox(area)}{angle}'>")
+            out.append(f"    <p class='ocr_par' id='par_{p}_1' title='{_bbox(area)}{angle}'>")
             for li, (line, box) in enumerate(zip(page.lines, boxes), 1):
-                out.append(f"     <span class='ocr_line' id='line_{p}_{li}' title='{_bbox(box)}'>")
+                out.append(f"     <span class='ocr_line' id='line_{p}_{li}' title='{_bbox(box)}{angle}'>")
                 for wi, word in enumerate(words_of(line), 1):
                     wtitle = f"{_bbox(bbox(word.box, page.width, page.height))}; x_wconf {round(word.confidence * 100)}"
                     out.append(f"      <span class='ocrx_word' id='word_{p}_{li}_{wi}' title='{wtitle}'>"

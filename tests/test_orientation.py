@@ -1,0 +1,118 @@
+"""Pages turned 90/180/270 degrees are read the right way up, reported, and boxed in the original
+image's pixels; doubtful reads are flagged (low_confidence lines, page and result warnings) in the
+result, the CLI and the batch job's JSON. Real images through the shipped models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import TEST_DATA
+
+from ocr_core import cli
+from ocr_core.engine import OcrEngine
+from ocr_core.export import export
+from ocr_core.metrics import cer
+from ocr_core.orientation import turned_to_original
+from ocr_core.result import OcrResult
+
+SCAN = TEST_DATA / "printed-scan.tif"
+TRUTH = SCAN.with_suffix(".txt").read_text(encoding="utf-8")
+CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    return OcrEngine(detector="opencv")
+
+
+@pytest.fixture(scope="module")
+def upright(engine: OcrEngine) -> OcrResult:
+    return engine.read(SCAN.read_bytes(), mode="printed")
+
+
+def scan_turned(turn: int) -> np.ndarray:
+    """The shipped scan as it would arrive turned clockwise by `turn` degrees (no EXIF tag)."""
+    gray = cv2.imread(str(SCAN), cv2.IMREAD_GRAYSCALE)
+    return gray if turn == 0 else cv2.rotate(gray, CV2_TURN[turn])
+
+
+def png(gray: np.ndarray) -> bytes:
+    return cv2.imencode(".png", gray)[1].tobytes()
+
+
+def centres(boxes: list[np.ndarray]) -> np.ndarray:
+    return np.array([np.asarray(b, float).reshape(-1, 2).mean(axis=0) for b in boxes])
+
+
+def test_upright_page_is_not_turned(upright: OcrResult) -> None:
+    page = upright.to_dict()["pages"][0]
+    assert page["rotation"] == 0 and "rotated" not in page["warnings"]
+    assert cer(TRUTH, upright.text) < 0.03
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_page_is_read_and_boxed_in_the_original_pixels(engine: OcrEngine, upright: OcrResult, turn: int) -> None:
+    image = scan_turned(turn)
+    result = engine.read(png(image), mode="printed")
+    page = result.pages[0]
+    assert page.rotation == (360 - turn) % 360  # the turn that undoes the scan's
+    assert (page.width, page.height) == (image.shape[1], image.shape[0])
+    assert cer(TRUTH, result.text) <= cer(TRUTH, upright.text) + 0.005, result.text
+    assert result.to_dict()["warnings"] == ["rotated"] and result.to_dict()["pages"][0]["rotation"] == page.rotation
+    # Every box is where that text is in the turned image: the upright read's boxes, turned the same way.
+    # (turned_to_original(t, w, h) maps the image turned by t back to the w x h one: here the scan is the
+    # turned image and the upright scan the original, so the inverse of `turn` does it.)
+    forward = turned_to_original((360 - turn) % 360, image.shape[1], image.shape[0])  # upright px -> this image's px
+    for got, want in ((page.lines, upright.pages[0].lines),
+                      ([wd for ln in page.lines for wd in ln.words], [wd for ln in upright.pages[0].lines for wd in ln.words])):
+        assert len(got) == len(want)
+        moved = centres([np.asarray(x.box) @ forward[:, :2].T + forward[:, 2] for x in want])
+        assert np.abs(centres([x.box for x in got]) - moved).max() < 4.0
+    for line in page.lines:
+        pts = np.asarray(line.box)
+        assert pts.min() >= 0 and (pts[:, 0] <= image.shape[1] - 1).all() and (pts[:, 1] <= image.shape[0] - 1).all()
+
+
+def test_turned_page_carries_its_angle_in_hocr_and_alto(engine: OcrEngine) -> None:
+    result = engine.read(png(scan_turned(90)), mode="printed")
+    assert "textangle 270" in export(result, "hocr").decode()
+    assert 'ROTATION="270"' in export(result, "alto").decode()
+
+
+def test_blurred_scan_is_flagged_and_the_clean_one_is_not(engine: OcrEngine, upright: OcrResult) -> None:
+    blurred = engine.read(png(cv2.GaussianBlur(scan_turned(0), (0, 0), 3)), mode="printed").to_dict()
+    assert blurred["lines"] and all(line["low_confidence"] for line in blurred["lines"])
+    assert blurred["warnings"] == ["mostly_unreadable"] == blurred["pages"][0]["warnings"]
+    clean = upright.to_dict()
+    assert not any(line["low_confidence"] for line in clean["lines"]) and clean["warnings"] == []
+
+
+def test_tiny_print_is_flagged_too_small(engine: OcrEngine) -> None:
+    tiny = cv2.resize(scan_turned(0), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    assert "too_small" in engine.read(png(tiny), mode="printed").to_dict()["warnings"]
+
+
+def test_cli_says_warnings_on_stderr_and_keeps_stdout_the_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sideways.png"
+    path.write_bytes(png(scan_turned(270)))
+    assert cli.main([str(path), "--mode", "printed"]) == 0
+    out, err = capsys.readouterr()
+    assert cer(TRUTH, out) < 0.03
+    assert "page 1: rotated 90:" in err and "rotated" not in out
+
+
+def test_batch_job_json_carries_rotation_and_warnings(tmp_path: Path) -> None:
+    """`ocr batch` runs the S3 drop-folder job's code over a local folder (printed/: the printed mode)."""
+    (tmp_path / "in" / "printed").mkdir(parents=True)
+    (tmp_path / "in" / "printed" / "upside-down.png").write_bytes(png(scan_turned(180)))
+    (tmp_path / "in" / "printed" / "blurred.png").write_bytes(png(cv2.GaussianBlur(scan_turned(0), (0, 0), 3)))
+    assert cli.main(["batch", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    turned = json.loads((tmp_path / "out" / "printed" / "upside-down.png.json").read_text())
+    blurred = json.loads((tmp_path / "out" / "printed" / "blurred.png.json").read_text())
+    assert turned["pages"][0]["rotation"] == 180 and turned["warnings"] == ["rotated"]
+    assert cer(TRUTH, turned["text"]) < 0.03
+    assert blurred["warnings"] == ["mostly_unreadable"] and all(ln["low_confidence"] for ln in blurred["lines"])

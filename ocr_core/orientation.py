@@ -34,6 +34,7 @@ WIDE_LINES = 3.0  # area-weighted width/height of the found lines above which th
 FEW_LINES = 2  # a strip of this many lines or fewer (a line crop) skips the profile cue (one band has no row gaps)
 ROW_PROFILE = 0.2  # log(row-profile / column-profile sharpness) above which lines run across the page
 UPRIGHT_ASCENDERS = 0.15  # (ascender - descender ink) / both, above which horizontal lines are taken as upright
+OUTSIDE_BAND = 0.05  # share of ink outside the x-height band under which the ascender cue has no opinion
 SAMPLE = 6  # lines read in each candidate orientation when a cue is unsure
 TURN_MARGIN = 0.05  # how much more confidently a turned page must read than upright to be turned
 
@@ -124,8 +125,10 @@ def ascender_balance(regions: list[LineRegion]) -> float:
     """(ink above the lines' x-height band - ink below it) / both, over every line crop.
 
     Upright Latin text: positive (capitals and ascenders outweigh descenders); upside down: negative.
+    0 (no opinion) when little ink is outside the band: upper case and digits (a receipt) have no
+    ascenders, and their few marks below the line (commas, slashes) would point the wrong way.
     """
-    above = below = 0.0
+    above = below = total = 0.0
     for r in regions:
         profile = (r.crop < 128).sum(axis=1).astype(np.float64)
         if profile.max() <= 0:
@@ -133,7 +136,10 @@ def ascender_balance(regions: list[LineRegion]) -> float:
         core = np.flatnonzero(profile >= 0.5 * profile.max())  # the x-height band
         above += profile[: core[0]].sum()
         below += profile[core[-1] + 1:].sum()
-    return (above - below) / max(above + below, 1.0)
+        total += profile.sum()
+    if above + below <= OUTSIDE_BAND * total:  # also: no dark ink at all (a faint or blurred page)
+        return 0.0
+    return (above - below) / (above + below)
 
 
 def _sample(regions: list[LineRegion]) -> list[LineRegion]:

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import TEST_DATA
+from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core import cli
 from ocr_core.engine import OcrEngine
@@ -75,6 +76,26 @@ def test_turned_page_is_read_and_boxed_in_the_original_pixels(engine: OcrEngine,
     for line in page.lines:
         pts = np.asarray(line.box)
         assert pts.min() >= 0 and (pts[:, 0] <= image.shape[1] - 1).all() and (pts[:, 1] <= image.shape[0] - 1).all()
+
+
+def receipt() -> np.ndarray:
+    """A till receipt: upper case and digits in a monospace face, no ascenders to tell up from down."""
+    lines = ["CORNER MARKET", "DATE 03/11/2024 14:22", "MILK 2L 3.49", "BREAD 2.10", "COFFEE BEANS 12.90",
+             "TOTAL INCL. OF GST 18.49", "THANK YOU"]
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 22)
+    img = Image.new("L", (380, 40 + 34 * len(lines)), 255)
+    draw = ImageDraw.Draw(img)
+    for i, text in enumerate(lines):
+        draw.text((20, 20 + 34 * i), text, fill=0, font=font)
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_receipt_is_read_as_upright(engine: OcrEngine, turn: int) -> None:
+    upright = engine.read(png(receipt()), mode="printed")
+    result = engine.read(png(cv2.rotate(receipt(), CV2_TURN[turn])), mode="printed")
+    assert upright.pages[0].rotation == 0 and result.pages[0].rotation == (360 - turn) % 360
+    assert result.text == upright.text and "TOTAL" in result.text
 
 
 def test_turned_page_carries_its_angle_in_hocr_and_alto(engine: OcrEngine) -> None:

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         sets["tesseract"] = [("synthetic printed validation lines, Tesseract --psm 7",
                               measure(tesseract_read, printed[: a.tesseract_lines], "tesseract"))]
     versions = engine.model_versions()
-    intro = (f"Measured {dt.date.today()} by `python -m benchmarks.reliability {' '.join(argv or sys.argv[1:])}` "
+    intro = (f"Measured {dt.date.today()} by `{' '.join(['python -m benchmarks.reliability', *(argv or sys.argv[1:])])}` "
              f"(decoder {engine.decoder}, lexicon {'on' if engine.lexicon else 'off'}). CER = edit distance / reference "
              f"characters over the bucket's lines. `low_confidence` thresholds live in `ocr_core/quality.py`.")
     report = [f"# Reliability: line confidence vs measured CER ({dt.date.today()})", "", intro, ""]

@@ -355,3 +355,25 @@ def test_body_over_the_lambda_payload_limit(api: Any) -> None:
     res = post(api, "/api/ocr", data=b"0" * 5_000_000, headers={"Content-Type": "image/png"})
     assert res.status_code == 413
 
+
+
+# ----------------------------------------------------------------------------- saying when unsure
+def test_turned_and_blurred_scans_carry_rotation_and_warnings(api: Any) -> None:
+    """A scan sent upside down is read and says so (pages[].rotation, warnings); a blurred one is flagged
+    (low_confidence lines, mostly_unreadable), in the one-image answer and in the batch route's entries."""
+    import cv2
+
+    gray = cv2.imread(str(TEST_DATA / "printed-scan.tif"), cv2.IMREAD_GRAYSCALE)
+    truth = (TEST_DATA / "printed-scan.txt").read_text()
+    upside_down = cv2.imencode(".png", cv2.rotate(gray, cv2.ROTATE_180))[1].tobytes()
+    blurred = cv2.imencode(".png", cv2.GaussianBlur(gray, (0, 0), 3))[1].tobytes()
+    res = post(api, "/api/ocr", files={"image": ("upside-down.png", upside_down)}, data={"mode": "printed"})
+    body = res.json()
+    assert_documented("POST", "/api/ocr", res.status_code, body)
+    assert body["pages"][0]["rotation"] == 180 and body["warnings"] == ["rotated"] and cer(truth, body["text"]) < 0.03
+    assert not any(line["low_confidence"] for line in body["lines"])
+    res = post(api, "/api/ocr/batch", files=[("images", ("upside-down.png", upside_down)), ("images", ("blurred.png", blurred))],
+               data={"mode": "printed"})
+    turned, fuzzy = res.json()["results"]
+    assert turned["warnings"] == ["rotated"] and turned["pages"][0]["rotation"] == 180
+    assert fuzzy["warnings"] == ["mostly_unreadable"] and all(line["low_confidence"] for line in fuzzy["lines"])

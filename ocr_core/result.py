@@ -1,7 +1,8 @@
 """The engine's result: document -> pages -> lines -> words, each with text, confidence, box.
 
-Boxes are polygons `[[x, y], ...]` (TL, TR, BR, BL) in pixels of the original image, after
-EXIF orientation. `to_dict()` is the JSON the API and batch job return (README "Result");
+Boxes are polygons `[[x, y], ...]` (TL, TR, BR, BL of the text) in pixels of the original image,
+after EXIF orientation; on a page read turned (`Page.rotation`) the first point is the text's own
+top-left corner, wherever that lies in the image. `to_dict()` is the JSON the API and batch job return (README "Result");
 `ocr_core.export` turns the same result into text, hOCR, ALTO, TSV, JSONL or a searchable PDF.
 """
 

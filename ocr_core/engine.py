@@ -139,9 +139,14 @@ class OcrEngine:
         return OcrResult(out_pages, mode, mode_used, name, models, self.detector.name, timings)
 
     def _sample_reader(self, mode: str) -> Confidences:
-        """What orientation checks read sample lines with: the mode's model (printed for auto), plain greedy."""
-        model = self.recognizer("handwritten" if mode == "handwritten" else "printed")
-        return lambda crops: [(r.text, r.confidence) for r in model.read_lines(crops)]
+        """What orientation checks read sample lines with: the mode's model, plain greedy; in auto both
+        models, each line scored by the surer one (the printed model's confidence on handwriting is noise)."""
+        kinds = list(AUTO_KINDS) if mode == "auto" else [mode]
+
+        def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+            surest = [max(per_crop, key=_score) for per_crop in zip(*(self.recognizer(k).read_lines(crops) for k in kinds))]
+            return [(r.text, r.confidence) for r in surest]
+        return read
 
     def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         crops = [r.crop for r in regions]

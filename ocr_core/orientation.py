@@ -10,7 +10,7 @@ skew (segment.py, up to 12 degrees); this module handles quarter turns, cheaply 
    f h k l t) than below it (g j p q y); upside down, the balance flips.
 2. Only when a cue says "maybe turned": a sample of lines is read in each candidate orientation
    (each crop as it is and turned 180; the page turned 90 once for the other two) and the
-   orientation read most confidently wins, by a margin over upright.
+   orientation read most confidently wins, by a margin over upright and with a few characters read.
 
 The lines of a turned page are found on the turned image and their boxes mapped back, so every box
 stays in the original image's pixels. `rotation` is the clockwise turn (degrees) that was applied
@@ -37,6 +37,7 @@ UPRIGHT_ASCENDERS = 0.15  # (ascender - descender ink) / both, above which horiz
 OUTSIDE_BAND = 0.05  # share of ink outside the x-height band under which the ascender cue has no opinion
 SAMPLE = 6  # lines read in each candidate orientation when a cue is unsure
 TURN_MARGIN = 0.05  # how much more confidently a turned page must read than upright to be turned
+MIN_CHARS = 4  # characters a turned reading must hold to overturn upright (a scrap of ink proves nothing)
 
 Detect = Callable[[PageImage], list[LineRegion]]
 Confidences = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # crops -> (text, confidence) each
@@ -60,12 +61,14 @@ def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
     if not horizontal:
         candidates[90] = detect(turn_page(page, 90))
     scores: dict[int, float] = {}
+    chars: dict[int, int] = {}
     for turn, found in candidates.items():
         crops = [r.crop for r in _sample(found)]
-        scores[turn] = _mean_confidence(read(crops))
-        scores[(turn + 180) % 360] = _mean_confidence(read([np.ascontiguousarray(c[::-1, ::-1]) for c in crops]))
+        for t, readings in ((turn, read(crops)), ((turn + 180) % 360, read([np.ascontiguousarray(c[::-1, ::-1]) for c in crops]))):
+            scores[t] = _mean_confidence(readings)
+            chars[t] = sum(len(text.replace(" ", "")) for text, _ in readings)
     best = max(scores, key=lambda t: scores[t])
-    if best == 0 or scores[best] < scores[0] + TURN_MARGIN:
+    if best == 0 or scores[best] < scores[0] + TURN_MARGIN or chars[best] < MIN_CHARS:
         return Oriented(0, regions)
     found = candidates[90] if best == 90 else detect(turn_page(page, best))
     return Oriented(best, [to_original(r, best, page.width, page.height) for r in found])

@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{BUDGET - 1:.0%} slower (ratio = total CPU with / without).", "",
         "| image | mode | CPU s without the check | CPU s with | ratio | within budget |",
         "| --- | --- | --- | --- | --- | --- |", *rows, "",
-        "A single line whose ascender cue is unsure (handwriting) is read both ways up before it is read: that "
-        "costs about one more line read; pages with several lines are judged by the cheap cues alone.", "",
+        "A single line whose ascender cue is unsure (handwriting) is read both ways up before it is read (in auto by "
+        "both models): that costs two to four more line reads; pages with several lines are judged by the cheap cues "
+        "alone.", "",
         "Turned pages (printed mode; the check finds the turn, then the lines are found on the turned page):", "",
         "| image | turned by (clockwise) | rotation applied | CPU s |", "| --- | --- | --- | --- |", *turned_rows, "",
     ])

@@ -471,8 +471,33 @@ def _reading_order(bands: np.ndarray, idx: list[int]) -> list[int]:
             continue
         cuts = np.flatnonzero(gaps >= (0.8 * gaps.max() if widest_only else 1e-9)) + 1
         groups = np.split(np.asarray(idx)[order], cuts)
+        if not widest_only and len(groups) == 2 and _is_table(bands, list(groups[0]), list(groups[1])):
+            return _by_rows(bands, idx)
         return [i for g in groups for i in _reading_order(bands, list(g))]
     return sorted(idx, key=lambda i: bands[i, 4] + bands[i, 5])
+
+
+def _is_table(bands: np.ndarray, left: list[int], right: list[int]) -> bool:
+    """Two "columns" that are one table (a receipt's items and prices): nearly every right-hand line
+    sits on the row of a left-hand one, and the right-hand lines are short beside the left ones.
+    Two columns of text have lines of about the same width, so they are still read column by column."""
+    ctop, cbot = bands[:, 4], bands[:, 5]
+    on_a_row = [any(min(cbot[r], cbot[i]) > max(ctop[r], ctop[i]) for i in left) for r in right]
+    widths = bands[:, 2] - bands[:, 0]
+    return (len(right) >= 3 and float(np.mean(on_a_row)) >= 0.8
+            and float(np.median(widths[right])) < 0.5 * float(np.median(widths[left])))
+
+
+def _by_rows(bands: np.ndarray, idx: list[int]) -> list[int]:
+    """Lines top to bottom; lines sharing a row (their cores overlap) left to right."""
+    rows: list[list[int]] = []
+    for i in sorted(idx, key=lambda i: bands[i, 4] + bands[i, 5]):
+        last = rows[-1] if rows else None
+        if last and min(bands[i, 5], bands[last, 5].min()) > max(bands[i, 4], bands[last, 4].max()):
+            last.append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: bands[i, 0])]
 
 
 # ---------------------------------------------------------------- crops

@@ -186,3 +186,23 @@ def test_from_rect_for_other_detectors() -> None:
     assert np.allclose(region.box, [[40, 30], [220, 30], [220, 70], [40, 70]])
     assert region.crop.shape[0] > 40 and np.median(region.crop) > 200
     assert np.allclose(region.crop_x_to_box(0, 10)[:, 0].min(), region.box[0, 0] - 40)
+
+
+def test_receipt_items_and_prices_read_row_by_row() -> None:
+    """A till receipt's prices stand apart from their items (a wide gap, a column of their own): still one
+    row at a time, item then price, not every item and then every price."""
+    items = [("MILK 2L", "3.49"), ("BREAD", "2.10"), ("APPLES 1.2KG", "4.56"), ("COFFEE BEANS", "12.90"),
+             ("ROUNDING", "-0.05"), ("TOTAL INCL. OF GST", "23.00")]
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 22)
+    img = Image.new("L", (440, 80 + 34 * len(items)), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((20, 20), "CORNER MARKET", font=font, fill=0)
+    for i, (item, price) in enumerate(items, 1):
+        draw.text((20, 20 + 34 * i), item, font=font, fill=0)
+        draw.text((420 - font.getlength(price), 20 + 34 * i), price, font=font, fill=0)
+    regions = segment_lines(np.asarray(img))
+    rows = [round((r.box[0, 1] - 20) / 34) for r in regions]
+    assert rows == sorted(rows) and set(rows) == set(range(len(items) + 1)), rows
+    for row in set(rows):  # within a row: the item, then its price
+        xs = [r.box[0, 0] for r, k in zip(regions, rows) if k == row]
+        assert xs == sorted(xs)

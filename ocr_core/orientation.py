@@ -9,7 +9,8 @@ skew (segment.py, up to 12 degrees); this module handles quarter turns, cheaply 
    Within the lines of an upright Latin page more ink sits above the x-height band (capitals, b d
    f h k l t) than below it (g j p q y); upside down, the balance flips.
 2. Only when a cue says "maybe turned": a sample of lines is read in each candidate orientation
-   (each crop as it is and turned 180; the page turned 90 once for the other two) and the
+   (each crop as it is and turned 180; the page turned 90 once for the other two, except on a strip
+   of one or two wide lines, which surely run across) and the
    orientation read most confidently wins, by a margin over upright and with a few characters read.
 
 The lines of a turned page are found on the turned image and their boxes mapped back, so every box
@@ -60,8 +61,8 @@ def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
     if horizontal and ascender_balance(regions) >= UPRIGHT_ASCENDERS:
         return Oriented(0, regions)  # both cheap cues say upright: no extra work
     candidates = {0: regions}
-    if not horizontal:
-        candidates[90] = detect(turn_page(page, 90))
+    if not (horizontal and len(regions) <= FEW_LINES):  # only a strip of wide lines surely runs across; a page's
+        candidates[90] = detect(turn_page(page, 90))  # profile can be fooled (a shadow, a photo): try sideways too
     scores: dict[int, float] = {}
     chars: dict[int, int] = {}
     for turn, found in candidates.items():

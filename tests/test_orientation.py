@@ -109,6 +109,17 @@ def test_turned_receipt_is_read_as_upright(engine: OcrEngine, turn: int) -> None
     assert result.text == upright.text and "TOTAL" in result.text
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_turned_photo_of_a_page_with_uneven_light(engine: OcrEngine, turn: int) -> None:
+    """scikit-image's photo of a textbook page (dark on one side): its shadow fooled the row-profile cue."""
+    data = pytest.importorskip("skimage.data")
+    gray = data.page()
+    upright = engine.read(png(gray))
+    result = engine.read(png(cv2.rotate(gray, CV2_TURN[turn])))
+    assert upright.pages[0].rotation == 0 and result.pages[0].rotation == (360 - turn) % 360
+    assert cer(upright.text, result.text) < 0.02 and "Region-based segmentation" in result.text
+
+
 def test_turned_page_carries_its_angle_in_hocr_and_alto(engine: OcrEngine, tmp_path: Path) -> None:
     """hOCR `textangle` and ALTO TextBlock ROTATION, both still valid (the spec's validator, the official XSD)."""
     from hocr_spec import HocrValidator

@@ -21,7 +21,7 @@ apt_install() {  # system packages (Debian names), only those not installed yet
 }
 
 setup() {  # Tesseract (peer/fallback engine), fonts, word lists and npm (training data)
-  apt_install tesseract-ocr tesseract-ocr-eng curl nodejs $(grep -v '^#' training/apt-packages.txt)
+  apt_install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra curl nodejs $(grep -v '^#' training/apt-packages.txt)
   command -v npm >/dev/null || apt_install npm
   if [ ! -x "$VENV/bin/python" ]; then "$PY" -m venv "$VENV"; fi
   local stamp="$VENV/.installed" want

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from conftest import DEV_EVAL, TEST_DATA, alto_schema, needs_dev_eval
 from PIL import Image, ImageDraw, ImageFont
@@ -18,6 +19,8 @@ from ocr_core.engine import OcrEngine
 from ocr_core.export import export
 from ocr_core.metrics import cer
 from ocr_core.orientation import turned_to_original
+from ocr_core.page import PageImage
+from ocr_core.pdf import PDF_DPI
 from ocr_core.result import OcrResult
 
 SCAN = TEST_DATA / "printed-scan.tif"
@@ -135,6 +138,39 @@ def test_turned_page_carries_its_angle_in_hocr_and_alto(engine: OcrEngine, tmp_p
     schema = alto_schema()
     assert schema.validate(alto), schema.error_log
     assert alto.find(".//{http://www.loc.gov/standards/alto/ns-v4#}TextBlock").get("ROTATION") == "270"
+
+
+@pytest.mark.parametrize("turn", [90, 270])
+def test_searchable_pdf_of_a_turned_page_runs_its_text_along_the_words(engine: OcrEngine, turn: int) -> None:
+    """The invisible text of a sideways page runs along each word in the image as it is (not upright
+    text squeezed into the word's sideways box): selecting it in a viewer selects the word."""
+    image = scan_turned(turn)
+    result = engine.read(png(image), mode="printed")
+    page = result.pages[0]
+    assert page.rotation == (360 - turn) % 360
+    doc = pdfium.PdfDocument(export(result, "pdf", pages=[PageImage(np.dstack([image] * 3), 1)]))
+    textpage = doc[0].get_textpage()
+    text = textpage.get_text_range()
+    _, height_pt = doc[0].get_size()
+    scale = 72 / PDF_DPI
+    pos, checked = 0, 0
+    for word in (wd for ln in page.lines for wd in ln.words):
+        start = text.find(word.text, pos)
+        assert start >= 0, (word.text, text[pos:pos + 80])
+        pos = start + len(word.text)
+        if len(word.text) < 3:
+            continue
+        boxes = np.array([textpage.get_charbox(i) for i in range(start, pos)])  # left, bottom, right, top
+        pts = np.asarray(word.box, float).reshape(4, 2) * scale
+        left, top, right, bottom = pts[:, 0].min(), height_pt - pts[:, 1].min(), pts[:, 0].max(), height_pt - pts[:, 1].max()
+        assert boxes[:, 0].min() >= left - 2 and boxes[:, 2].max() <= right + 2, (word.text, boxes, pts)
+        assert boxes[:, 1].min() >= bottom - 2 and boxes[:, 3].max() <= top + 2, (word.text, boxes, pts)
+        reading = (pts[1] - pts[0]) * [1, -1]  # top-left -> top-right of the word, in PDF axes (y up)
+        along = (np.c_[boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]] / 2) @ reading
+        assert (np.diff(along) > 0).all(), (word.text, boxes)
+        assert np.ptp(along) / np.linalg.norm(reading) > 0.5 * np.linalg.norm(reading) * (len(word.text) - 1) / len(word.text)
+        checked += 1
+    assert checked >= 20  # the scan holds 25 words of three letters or more
 
 
 def test_blurred_scan_is_flagged_and_the_clean_one_is_not(engine: OcrEngine, upright: OcrResult) -> None:

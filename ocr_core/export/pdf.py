@@ -3,14 +3,18 @@
 What OCRmyPDF and `tesseract ... pdf` produce: the page looks exactly like the scan, and text
 can be searched, selected and copied. Written with ReportLab: per word, invisible text (render
 mode 3) in Helvetica, sized to the word's box height and stretched horizontally to its width, so a
-selection lands on the word in the image. Page size: the image's pixels at `dpi` (a PDF input's
+selection lands on the word in the image. On a page read turned (`Page.rotation`) the text runs along
+the word's polygon instead (first point: the text's top-left), turned counter-clockwise by the same
+angle, so selecting a sideways word selects along it. Page size: the image's pixels at `dpi` (a PDF input's
 render dpi; images count as `PDF_DPI`, so a 300-dpi scan keeps its paper size).
 """
 
 from __future__ import annotations
 
 import io
+import math
 
+import numpy as np
 from PIL import Image
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -40,22 +44,37 @@ def searchable_pdf(result: OcrResult, pages: list[PageImage], *, dpi: int | None
         for line in page.lines:  # text first: it lies under the image
             words = words_of(line)
             for i, word in enumerate(words):
-                x0, y0, x1, y1 = bbox(word.box, image.width, image.height)
                 text = word.text + (" " if i < len(words) - 1 else "")
-                size = max((y1 - y0) * scale * 0.8, 1.0)
+                if page.rotation:
+                    length, box_height, origin = _frame_along(word.box, scale, height)
+                else:
+                    x0, y0, x1, y1 = bbox(word.box, image.width, image.height)
+                    length, box_height, origin = (x1 - x0) * scale, (y1 - y0) * scale, (x0 * scale, height - y1 * scale)
+                size = max(box_height * 0.8, 1.0)
                 natural = stringWidth(text, FONT, size)
-                target = (x1 - x0) * scale * (len(text) / max(len(word.text), 1))
+                target = length * (len(text) / max(len(word.text), 1))
                 obj = pdf.beginText()
                 obj.setTextRenderMode(INVISIBLE)
                 obj.setFont(FONT, size)
                 obj.setHorizScale(100.0 * target / natural if natural > 0 else 100.0)
-                obj.setTextOrigin(x0 * scale, height - y1 * scale + 0.2 * (y1 - y0) * scale)
+                # baseline a fifth of the box above its bottom edge (room for descenders), along the text's up
+                angle = math.radians(page.rotation)
+                cos, sin = math.cos(angle), math.sin(angle)
+                lift = 0.2 * box_height
+                obj.setTextTransform(cos, sin, -sin, cos, origin[0] - sin * lift, origin[1] + cos * lift)
                 obj.textOut(text)
                 pdf.drawText(obj)
         pdf.drawImage(ImageReader(_pil(image)), 0, 0, width, height)
         pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+def _frame_along(box, scale: float, page_height: float) -> tuple[float, float, tuple[float, float]]:
+    """A turned word's text frame in PDF points: its length (top edge), height (left edge) and
+    origin (its bottom-left corner; PDF y runs up)."""
+    tl, tr, _, bl = np.asarray(box, dtype=float).reshape(4, 2) * scale
+    return float(np.hypot(*(tr - tl))), float(np.hypot(*(bl - tl))), (float(bl[0]), page_height - float(bl[1]))
 
 
 def _pil(image: PageImage) -> Image.Image:

@@ -58,7 +58,7 @@ class OcrCoreEngine(OcrEngine):
 
     @staticmethod
     def get_orientation(input_file: Path, options: Any) -> OrientationConfidence:
-        return OrientationConfidence(angle=0, confidence=0.0)  # no orientation detection: pages are read as given
+        return OrientationConfidence(angle=0, confidence=0.0)  # the engine turns sideways pages itself (generate_ocr)
 
     @staticmethod
     def supports_generate_ocr() -> bool:
@@ -66,7 +66,10 @@ class OcrCoreEngine(OcrEngine):
 
     @staticmethod
     def generate_ocr(input_file: Path, options: Any, page_number: int = 0) -> tuple[OcrElement, str]:
-        """One page image -> an ocr_page of ocr_line elements holding ocrx_word elements (pixels, top-left origin)."""
+        """One page image -> an ocr_page of ocr_line elements holding ocrx_word elements (pixels, top-left origin).
+
+        A page our engine read turned gives each line its `textangle` (counter-clockwise degrees, as
+        hOCR's), which OCRmyPDF's renderer lays the line's text along."""
         data = Path(input_file).read_bytes()
         with Image.open(input_file) as img:
             dpi = img.info.get("dpi", (300, 300))
@@ -77,7 +80,7 @@ class OcrCoreEngine(OcrEngine):
             words = [OcrElement(ocr_class=OcrClass.WORD, bbox=BoundingBox(*bbox(w.box, page.width, page.height)),
                                 text=w.text, confidence=w.confidence) for w in words_of(line)]
             lines.append(OcrElement(ocr_class=OcrClass.LINE, bbox=BoundingBox(*bbox(line.box, page.width, page.height)),
-                                    confidence=line.confidence, children=words))
+                                    confidence=line.confidence, textangle=float(page.rotation), children=words))
         root = OcrElement(ocr_class=OcrClass.PAGE, bbox=BoundingBox(0, 0, page.width, page.height),
                           dpi=float(dpi[0] if isinstance(dpi, tuple) else dpi), page_number=page_number, children=lines)
         return root, page.text

@@ -10,7 +10,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import cv2
 import pikepdf
 import pypdfium2 as pdfium
 from conftest import REPO, TEST_DATA
@@ -33,3 +35,15 @@ def test_ocrmypdf_plugin_writes_our_text_under_the_pages(tmp_path: Path) -> None
     assert [doc[i].get_size() for i in range(len(doc))] == [originals[i].get_size() for i in range(len(originals))]
     with pikepdf.open(out) as pdf:  # our engine read it, not OCRmyPDF's default Tesseract
         assert f"ocr_core {ocr_core.__version__} (printed)" in str(pdf.docinfo["/Creator"])
+
+
+def test_plugin_gives_each_line_of_a_turned_page_its_angle(tmp_path: Path) -> None:
+    """OCRmyPDF's renderer lays a line's text at its `textangle` (counter-clockwise, as in hOCR)."""
+    from ocr_core.ocrmypdf_plugin import OcrCoreEngine
+
+    image = tmp_path / "sideways.png"
+    cv2.imwrite(str(image), cv2.rotate(cv2.imread(str(TEST_DATA / "printed-scan.tif"), cv2.IMREAD_GRAYSCALE),
+                                       cv2.ROTATE_90_CLOCKWISE))
+    page, text = OcrCoreEngine.generate_ocr(image, SimpleNamespace(ocr_core_mode="printed"))
+    assert page.children and cer((TEST_DATA / "printed-scan.txt").read_text(), text) < 0.03
+    assert {line.textangle for line in page.children} == {270.0}  # read turned 270 clockwise: text runs down

@@ -30,11 +30,12 @@ def is_pdf(data: bytes) -> bool:
 
 def check_dpi(dpi: int | str | None) -> int:
     """The render resolution to use: `dpi` (an int, or its text from a query, form field or tag) or
-    the default PDF_DPI; a 400 `bad_dpi` for anything else or outside MIN_DPI..MAX_DPI."""
+    the default PDF_DPI; a 422 `bad_dpi` for anything else or outside MIN_DPI..MAX_DPI. ASCII digits
+    only: `str.isdigit()` alone says yes to '²' (which int() refuses) and to fullwidth digits."""
     if dpi is None or dpi == "":
         return PDF_DPI
     text = str(dpi).strip()
-    if isinstance(dpi, bool) or not isinstance(dpi, int | str) or not text.isdigit() or not MIN_DPI <= int(text) <= MAX_DPI:
+    if isinstance(dpi, bool) or not isinstance(dpi, int | str) or not (text.isascii() and text.isdigit()) or not MIN_DPI <= int(text) <= MAX_DPI:
         shown = text if len(text) <= 20 else text[:20] + "..."
         raise InvalidImageError(f"dpi must be a whole number between {MIN_DPI} and {MAX_DPI}, not {shown}.", "bad_dpi")
     return int(text)

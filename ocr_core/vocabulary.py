@@ -83,7 +83,7 @@ ERROR_STATUS: dict[str, int] = {
     "unsupported_media_type": 415,
     # a parameter's value
     "bad_mode": 422, "bad_format": 422, "bad_engine": 422, "bad_layout": 422,
-    "bad_dpi": 400,  # a dpi that is not a whole number in range (pdf.check_dpi): 400 since the dpi parameter came (0.2.0)
+    "bad_dpi": 422,  # a dpi that is not a whole number in range (pdf.check_dpi)
     # the image
     "invalid_image": 400, "empty_input": 400,
     "image_too_large": 413, "too_many_pixels": 413, "too_many_pages": 413,

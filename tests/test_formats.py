@@ -79,7 +79,9 @@ def _pdf(pages: int, encrypt: str | None = None) -> bytes:
     (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", {}, "corrupt_pdf", 422),
     (_pdf(1)[:300], {}, "corrupt_pdf", 422),
     (_pdf(3), {"max_pages": 2}, "too_many_pages", 413),
-    (_pdf(1), {"dpi": 10}, "bad_dpi", 400),
+    (_pdf(1), {"dpi": 10}, "bad_dpi", 422),
+    (_pdf(1), {"dpi": "²"}, "bad_dpi", 422),  # str.isdigit() says yes to superscripts; int() does not
+    (_pdf(1), {"dpi": "３００"}, "bad_dpi", 422),  # nor to fullwidth digits: ASCII only
     (_pdf(1), {"max_pixels": 1_000_000}, "too_many_pixels", 413),  # a Letter page at 300 dpi is 8.4 Mpx
 ])
 def test_bad_pdfs_are_clear_4xx_errors(data: bytes, kwargs: dict, code: str, status: int) -> None:

@@ -113,13 +113,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 ERROR_MEANINGS = {
-    400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix, "
-         "a `dpi` outside its range `bad_dpi`)",
+    400: "bad request (bad or too deeply nested JSON `bad_json`, bad base64, no image, an s3_key outside the caller's prefix)",
     404: "unknown route, or nothing uploaded at s3_key", 405: "wrong method",
     413: f"body over {MAX_BODY_BYTES / 1e6:.1f} MB, image over 20 MiB / 50 Mpx per page / 100 Mpx in all / 50 pages, "
          f"batch over {MAX_BATCH_IMAGES} images (more than one on /api/ocr), more than 10 form fields",
     415: "not an image or PDF, or a content type the API does not take",
-    422: "bad mode or format, corrupt image, `corrupt_pdf`, `encrypted_pdf`, or an image the pipeline cannot process "
+    422: "bad mode or format, a `dpi` that is not a whole number in its range (`bad_dpi`), corrupt image, `corrupt_pdf`, `encrypted_pdf`, or an image the pipeline cannot process "
          "(`unprocessable_image`)",
     429: "throttled: retry later",
     500: "the service failed unexpectedly; report the request_id if it persists",

@@ -26,7 +26,7 @@ from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.model_store import ModelStore
 from ocr_core.orientation import Confidences, orient
-from ocr_core.recognize import CrnnRecognizer, LineReading
+from ocr_core.recognize import CrnnRecognizer, LineReading, batch_order
 from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
 from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
@@ -39,7 +39,6 @@ AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is 
 AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
 ENGINES = tuple(BACKENDS)  # recognition backends by name: crnn (default), tesseract, kerasocr
 LAYOUTS = ("auto", "line")  # find the lines | the image is one line crop
-RECOGNIZE_CHUNK = 16  # lines per deadline check: 2 model batches, one per core (the chunk decides the batches)
 ESTIMATE_HEADROOM = 1.5  # a step may cost this much more than the same step did before
 log = logging.getLogger(__name__)
 
@@ -202,9 +201,10 @@ class OcrEngine:
         """Every crop read by each model, in chunks of similar width, checking the deadline before
         each chunk against what a chunk has cost so far (a dense 50 Mpx page is ~100 lines)."""
         readings: dict[str, list[LineReading | None]] = {k: [None] * len(crops) for k in kinds}
-        order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1])  # widest (dearest) first: estimates err high
-        for start in range(0, len(order), RECOGNIZE_CHUNK):
-            chunk = order[start:start + RECOGNIZE_CHUNK]
+        order = batch_order(crops)  # longest (dearest) first: estimates err high
+        size = max(self.recognizer(k).lines_at_once for k in kinds)  # whole batches, one per run at once (OCR_THREADS)
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
             _check_deadline(deadline, "while reading lines", len(chunk) * len(kinds) * self._seconds["line"])
             t = time.perf_counter()
             for k in kinds:

@@ -20,7 +20,7 @@ from ocr_core.model_store import LoadedModel
 from ocr_core.preprocess import ink_levels, pad_batch, prepare_line
 from ocr_core.runtime import LineModel
 
-# lines per model run (two run side by side, one per core). Not smaller: a bidirectional LSTM sees a
+# lines per model run (`model.parallel` run side by side, one per core). Not smaller: a bidirectional LSTM sees a
 # batch's padding, so batching decides a line's exact probabilities, and these are the batches the
 # models were checked with (onnxruntime keeps its peak buffers: 16 cost 90 MB more for 2 % less CPU)
 BATCH = 8
@@ -52,14 +52,22 @@ def line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tu
     return out
 
 
+def batch_order(crops: list[np.ndarray]) -> list[int]:
+    """The crops' indices, longest line first as the model sees it (width / height: its input is 32 px
+    high); batches are cut from this order. A caller that hands over lines in chunks of this order,
+    each a whole number of batches, gets the same batches (so the same probabilities) whatever the
+    chunk size."""
+    return sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(crops[i].shape[0], 1))
+
+
 def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
                             batch_size: int = BATCH) -> Iterator[tuple[int, np.ndarray]]:
-    """(crop index, probabilities) of every line, a batch at a time, in order of width.
+    """(crop index, probabilities) of every line, a batch at a time, longest first (`batch_order`).
 
     Up to `model.parallel` batches run at once on worker threads (the runtime releases the GIL), so
     the caller decodes one batch while the next ones are being read."""
     prepared = [prepare_line(c, preprocess) for c in crops]
-    order = np.argsort([p.shape[1] for p in prepared], kind="stable")
+    order = batch_order(crops)
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
     def run(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +103,11 @@ class CrnnRecognizer:
     @property
     def version(self) -> str:
         return f"{self.loaded.name}@{self.loaded.version}"
+
+    @property
+    def lines_at_once(self) -> int:
+        """Lines that keep every model run busy: a BATCH per run, `model.parallel` runs at once."""
+        return BATCH * self.loaded.model.parallel
 
     def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         """Per-line (steps, classes) probabilities, batched by similar width."""

@@ -7,8 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ocr_core.engine import OcrEngine
@@ -119,15 +123,37 @@ def test_model_runs_side_by_side_read_what_one_thread_reads(monkeypatch: pytest.
     """OCR_THREADS model runs at once (batches from worker threads) give the same result as one at a time."""
     from benchmarks.speed import letter_page
 
-    letter_page(tmp_path / "page.png")  # 40 lines: 5 batches of 8 (2 at a time), in chunks of 16 lines
+    letter_page(tmp_path / "page.png")  # 40 lines: 5 batches of 8, up to OCR_THREADS of them at a time
     data = (tmp_path / "page.png").read_bytes()
-    results = {}
+    results, most_at_once = {}, {}
     for threads in ("1", "3"):
         monkeypatch.setenv("OCR_THREADS", threads)
         engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
-        assert engine.store.load("printed").model.parallel == int(threads)
+        in_flight, lock = [0, 0], threading.Lock()  # runs now, most runs at once
+        for kind in ("printed", "handwritten"):
+            model = engine.store.load(kind).model
+            assert model.parallel == int(threads)
+            monkeypatch.setattr(model, "predict", _counting(model.predict, in_flight, lock))
         result = engine.read(data, mode="auto")
         assert sum(len(p.lines) for p in result.pages) == 40
         results[threads] = result.to_dict()
         results[threads].pop("timings_ms")
+        most_at_once[threads] = in_flight[1]
     assert results["1"] == results["3"]
+    assert most_at_once == {"1": 1, "3": 3}
+
+
+def _counting(predict: Callable[[np.ndarray], np.ndarray], in_flight: list[int], lock: threading.Lock) -> Callable:
+    """`predict`, keeping in_flight = [runs now, most runs at once]; each run lingers 50 ms so runs
+    started together overlap even on a busy machine."""
+    def run(batch: np.ndarray) -> np.ndarray:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        try:
+            time.sleep(0.05)
+            return predict(batch)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+    return run

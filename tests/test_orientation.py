@@ -18,7 +18,6 @@ from ocr_core import cli
 from ocr_core.engine import OcrEngine
 from ocr_core.export import export
 from ocr_core.metrics import cer
-from ocr_core.orientation import turned_to_original
 from ocr_core.page import PageImage
 from ocr_core.pdf import PDF_DPI
 from ocr_core.result import OcrResult
@@ -48,6 +47,12 @@ def png(gray: np.ndarray) -> bytes:
     return cv2.imencode(".png", gray)[1].tobytes()
 
 
+def turned_clockwise(points: np.ndarray, turn: int, width: int, height: int) -> np.ndarray:
+    """Pixel (x, y) of a width x height image -> the same pixel once the image is turned clockwise by `turn`."""
+    x, y = points[:, 0], points[:, 1]
+    return {90: np.c_[height - 1 - y, x], 180: np.c_[width - 1 - x, height - 1 - y], 270: np.c_[y, width - 1 - x]}[turn]
+
+
 def centres(boxes: list[np.ndarray]) -> np.ndarray:
     return np.array([np.asarray(b, float).reshape(-1, 2).mean(axis=0) for b in boxes])
 
@@ -68,13 +73,11 @@ def test_turned_page_is_read_and_boxed_in_the_original_pixels(engine: OcrEngine,
     assert cer(TRUTH, result.text) <= cer(TRUTH, upright.text) + 0.005, result.text
     assert result.to_dict()["warnings"] == ["rotated"] and result.to_dict()["pages"][0]["rotation"] == page.rotation
     # Every box is where that text is in the turned image: the upright read's boxes, turned the same way.
-    # (turned_to_original(t, w, h) maps the image turned by t back to the w x h one: here the scan is the
-    # turned image and the upright scan the original, so the inverse of `turn` does it.)
-    forward = turned_to_original((360 - turn) % 360, image.shape[1], image.shape[0])  # upright px -> this image's px
     for got, want in ((page.lines, upright.pages[0].lines),
                       ([wd for ln in page.lines for wd in ln.words], [wd for ln in upright.pages[0].lines for wd in ln.words])):
         assert len(got) == len(want)
-        moved = centres([np.asarray(x.box) @ forward[:, :2].T + forward[:, 2] for x in want])
+        moved = centres([turned_clockwise(np.asarray(x.box, float), turn, upright.pages[0].width, upright.pages[0].height)
+                         for x in want])
         assert np.abs(centres([x.box for x in got]) - moved).max() < 4.0
     for line in page.lines:
         pts = np.asarray(line.box)

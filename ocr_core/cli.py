@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from tqdm import tqdm
 
 from ocr_core import __version__
+from ocr_core.backends import BACKENDS
 from ocr_core.errors import ModelError, OcrError
 from ocr_core.export import FORMATS
 from ocr_core.vocabulary import DEFAULT_MODE, MODES
@@ -188,8 +189,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="write here instead of stdout: a file, or a folder (ends with / or exists, or several "
                         "inputs) that gets one <input name><format extension> per input")
     p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
-    p.add_argument("--engine", choices=["crnn", "tesseract", "kerasocr"], default="crnn",
-                   help="crnn: our Keras models (default); tesseract: the Tesseract binary; "
+    p.add_argument("--engine", choices=list(BACKENDS), default="crnn",
+                   help="crnn: our models (default); tesseract: the Tesseract binary; "
                         "kerasocr: keras-ocr's kurapan CRNN (printed digits + lowercase; needs crnn_kurapan.h5)")
     p.add_argument("--dpi", type=int, default=None, help="resolution PDF pages are rendered at (default 300)")
     p.add_argument("--layout", choices=["auto", "line"], default="auto",

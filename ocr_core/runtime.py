@@ -24,8 +24,6 @@ import numpy as np
 from ocr_core.preprocess import LINE_HEIGHT
 from ocr_core.vocabulary import RUNTIMES
 
-DEFAULT_ONNX_FILE = "model.onnx"
-
 
 class LineModel(Protocol):
     """A loaded recognizer network: what `recognize.py` needs from any runtime."""

@@ -214,8 +214,9 @@ def test_template_bounds_what_callers_can_cost() -> None:
     health = resources["HealthFunctionRole"]["Properties"]
     statements = [s for p in health.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
     actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    # read-only, the model bucket only: the pointers and the served version's manifest and model file (sha256)
-    assert actions == {"s3:GetObject"} and all("ModelBucket" in str(s["Resource"]) for s in statements)
+    # read-only, the registry's prefix of the model bucket only (MODEL_URI s3://${ModelBucket}/models, checked
+    # below): the pointers and the served version's manifest and model file (sha256)
+    assert actions == {"s3:GetObject"} and [s["Resource"] for s in statements] == [{"Fn::Sub": "${ModelBucket.Arn}/models/*"}]
 
     for queue in ("BatchQueue", "BatchDeadLetterQueue"):
         policies = [r["Properties"]["PolicyDocument"]["Statement"] for r in resources.values()

@@ -220,16 +220,10 @@ def test_page_sends_big_files_through_the_upload_bucket(api: LocalApi, tmp_path:
     assert all(key.startswith("uploads/public/") for key in sizes), sizes
 
 
-def test_page_limits_and_settings_are_the_apis() -> None:
-    """app.js hard-codes the API's body and batch limits (it is a static file): they are ocr_http's, and
-    every OCR_* setting the page's files name is one the code reads."""
-    import ocr_http
-
+def test_page_settings_are_the_apis() -> None:
+    """Every OCR_* setting the page's files name is one the code reads (its hard-coded limits are the
+    vocabulary's: tests/test_structure.py)."""
     static = REPO / "functions" / "web" / "static"
-    js = (static / "app.js").read_text()
-    body, batch = (re.search(rf"^const {name} = (\d+);", js, re.M) for name in ("MAX_BODY_BYTES", "MAX_BATCH"))
-    assert body and batch
-    assert int(body.group(1)) == ocr_http.MAX_BODY_BYTES and int(batch.group(1)) == ocr_http.MAX_BATCH_IMAGES
     code = "".join(f.read_text() for d in ("layers", "functions", "ocr_core") for f in (REPO / d).rglob("*.py"))
     named = {m for f in static.iterdir() if f.is_file() for m in re.findall(r"\bOCR_[A-Z_]+\b", f.read_text(errors="ignore"))}
     assert all(f'"{name}"' in code for name in named), named

@@ -31,7 +31,7 @@ from ocr_core.errors import OcrError
 from ocr_core.export import FORMATS
 from ocr_core.image_io import MAX_IMAGE_BYTES
 from ocr_core.pdf import check_dpi
-from ocr_core.storage import error_code, s3_client
+from ocr_core.storage import NOT_FOUND_CODES, error_code, s3_client
 from ocr_core.vocabulary import MODES
 
 MAX_FORM_FIELDS = 10  # text fields of a multipart body (only `mode` is read); files are capped by the batch size
@@ -206,7 +206,7 @@ def read_upload(key: str, prefix: str) -> bytes:
         obj = s3_client().get_object(Bucket=bucket, Key=key)
     except ClientError as err:
         code = error_code(err)
-        if code in ("NoSuchKey", "404", "AccessDenied", "403"):  # 403: no upload there (policy scope)
+        if code in (*NOT_FOUND_CODES, "AccessDenied", "403"):  # 403: no upload there (policy scope)
             raise ApiError("upload_not_found", f"nothing was uploaded at {key!r} (or it expired)") from None
         raise ApiError("storage_unavailable", f"the upload could not be read now ({code}); retry") from None
     if obj.get("ContentLength", 0) > MAX_IMAGE_BYTES:  # refuse before reading it into memory

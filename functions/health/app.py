@@ -1,7 +1,10 @@
 """GET /api/health: status, app version and the model versions the OCR functions load.
 
-A zip function on the shared layer (no TensorFlow): answers in milliseconds, even while the
-OCR containers are cold.
+A zip function on the shared layer (no TensorFlow, no model loaded), so it answers while the OCR
+containers are cold. With a registry (MODEL_URI) it reads the pointers and the served version's
+manifest, and hashes that version's model file once per container (sha256, to name only a version
+the OCR functions would accept): that first call takes as long as reading the file, later ones
+milliseconds.
 """
 
 from __future__ import annotations

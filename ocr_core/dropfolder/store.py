@@ -153,7 +153,7 @@ class S3Store:
             obj = self.s3.get_object(**kwargs)
         except ClientError as err:
             code = error_code(err)
-            if code in ("NoSuchKey", "404"):
+            if code in NOT_FOUND_CODES:
                 raise SourceMissing(ref.key) from None
             if code in ("PreconditionFailed", "412"):
                 raise SourceSuperseded(ref.key) from None
@@ -195,7 +195,7 @@ class S3Store:
         try:
             body = self.s3.get_object(Bucket=self.results_bucket, Key=key)["Body"].read()
         except ClientError as err:
-            if error_code(err) in ("NoSuchKey", "404"):
+            if error_code(err) in NOT_FOUND_CODES:
                 return None
             raise
         return json.loads(body)

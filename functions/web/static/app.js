@@ -5,9 +5,9 @@
 // POST /api/ocr {"s3_key"}.
 "use strict";
 
-const MAX_BODY_BYTES = 4400000; // the API's request body limit: MAX_BODY_BYTES in layers/common/ocr_http.py
-// (tests/test_web.py keeps the two equal; a static page cannot follow an override there, so change both)
-const MAX_BATCH = 10; // images per /api/ocr/batch request: MAX_BATCH_IMAGES in layers/common/ocr_http.py
+const MAX_BODY_BYTES = 4400000; // the API's request body limit: MAX_BODY_BYTES in ocr_core/vocabulary.py
+// (tests/test_structure.py keeps the two equal; a static page cannot follow an override there, so change both)
+const MAX_BATCH = 10; // images per /api/ocr/batch request: MAX_BATCH_IMAGES in ocr_core/vocabulary.py
 const MULTIPART_SLACK = 64 * 1024; // room for the multipart headers of a batch body (as ocr_core/client.py)
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);

@@ -25,7 +25,7 @@ from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError
 from ocr_core.image_io import PageImage, iter_pages
 from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.model_store import ModelStore
-from ocr_core.orientation import Confidences, orient
+from ocr_core.orientation import CheckTime, Confidences, orient
 from ocr_core.recognize import CrnnRecognizer, LineReading, batch_order
 from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
@@ -121,7 +121,8 @@ class OcrEngine:
                 if layout == "line":  # the caller says it is one upright line crop
                     regions, rotation = [whole_line(page.gray())], 0
                 else:
-                    oriented = orient(page, self.detector.detect, self._sample_reader(mode))
+                    oriented = orient(page, self.detector.detect, self._sample_reader(mode),
+                                      self._detection_check(deadline, page.page, mpx))
                     regions, rotation = oriented.regions, oriented.rotation
                 detect_ms += (time.perf_counter() - t) * 1000
                 if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
@@ -146,6 +147,10 @@ class OcrEngine:
             surest = [max(per_crop, key=_score) for per_crop in zip(*(self.recognizer(k).read_lines(crops) for k in kinds))]
             return [(r.text, r.confidence) for r in surest]
         return read
+
+    def _detection_check(self, deadline: float | None, page: int, mpx: float) -> CheckTime:
+        """What `orient` calls before each extra detection of a turned copy (as dear as the first)."""
+        return lambda step: _check_deadline(deadline, f"{step}, page {page}", mpx * self._seconds["detect_mpx"])
 
     def _recognize(self, regions: list, mode: str, deadline: float | None = None) -> list[Line]:
         crops = [r.crop for r in regions]

@@ -44,6 +44,11 @@ MIN_CHARS = 4  # characters a turned reading must hold to overturn upright (a sc
 
 Detect = Callable[[PageImage], list[LineRegion]]
 Confidences = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # crops -> (text, confidence) each
+CheckTime = Callable[[str], None]  # raises when the step named is not to be started (the caller's deadline)
+
+
+def _no_deadline(_step: str) -> None:
+    return None
 
 
 @dataclass
@@ -52,8 +57,11 @@ class Oriented:
     regions: list[LineRegion]  # boxes in the original image's pixels, crops upright
 
 
-def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
-    """The page's lines read the right way up, and the quarter turn that took."""
+def orient(page: PageImage, detect: Detect, read: Confidences, check_time: CheckTime = _no_deadline) -> Oriented:
+    """The page's lines read the right way up, and the quarter turn that took.
+
+    `check_time(step)` is called before each extra detection (on a turned copy: as dear as the first),
+    so a caller out of time stops there rather than after it."""
     regions = detect(page)
     if not regions:
         return Oriented(0, regions)
@@ -62,7 +70,8 @@ def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
         return Oriented(0, regions)  # both cheap cues say upright: no extra work
     candidates = {0: regions}
     if not (horizontal and len(regions) <= FEW_LINES):  # only a strip of wide lines surely runs across; a page's
-        candidates[90] = detect(turn_page(page, 90))  # profile can be fooled (a shadow, a photo): try sideways too
+        check_time("finding the lines of the page turned 90 degrees")  # profile can be fooled (a shadow, a photo):
+        candidates[90] = detect(turn_page(page, 90))  # try sideways too
     scores: dict[int, float] = {}
     chars: dict[int, int] = {}
     for turn, found in candidates.items():
@@ -73,6 +82,8 @@ def orient(page: PageImage, detect: Detect, read: Confidences) -> Oriented:
     best = max(scores, key=lambda t: scores[t])
     if best == 0 or scores[best] < scores[0] + TURN_MARGIN or chars[best] < MIN_CHARS:
         return Oriented(0, regions)
+    if best != 90:
+        check_time(f"finding the lines of the page turned {best} degrees")
     found = candidates[90] if best == 90 else detect(turn_page(page, best))
     return Oriented(best, [to_original(r, best, page.width, page.height) for r in found])
 

@@ -5,6 +5,7 @@ result, the CLI and the batch job's JSON. Real images through the shipped models
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core import cli
 from ocr_core.engine import OcrEngine
+from ocr_core.errors import DeadlineExceeded
 from ocr_core.export import export
 from ocr_core.metrics import cer
 from ocr_core.page import PageImage
@@ -174,6 +176,25 @@ def test_searchable_pdf_of_a_turned_page_runs_its_text_along_the_words(engine: O
         assert np.ptp(along) / np.linalg.norm(reading) > 0.5 * np.linalg.norm(reading) * (len(word.text) - 1) / len(word.text)
         checked += 1
     assert checked >= 20  # the scan holds 25 words of three letters or more
+
+
+def test_deadline_is_checked_before_finding_the_lines_of_a_turned_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding a turned copy's lines costs as much as the first detection: out of time after the first,
+    the engine stops (504 `timeout`) instead of detecting again."""
+    engine = OcrEngine(detector="opencv")
+    deadline = time.monotonic() + 2.0
+    found, calls = engine.detector.detect, []
+
+    def detect_then_run_out(page: PageImage) -> list:
+        calls.append(page.width)
+        regions = found(page)
+        time.sleep(max(0.0, deadline - time.monotonic()) + 0.01)  # this detection used up the time left
+        return regions
+
+    monkeypatch.setattr(engine.detector, "detect", detect_then_run_out)
+    with pytest.raises(DeadlineExceeded, match="turned"):
+        engine.read(png(scan_turned(90)), mode="printed", deadline=deadline)
+    assert len(calls) == 1
 
 
 def test_blurred_scan_is_flagged_and_the_clean_one_is_not(engine: OcrEngine, upright: OcrResult) -> None:

@@ -178,6 +178,18 @@ def test_searchable_pdf_of_a_turned_page_runs_its_text_along_the_words(engine: O
     assert checked >= 20  # the scan holds 25 words of three letters or more
 
 
+def test_searchable_pdf_of_an_upside_down_page_holds_every_word(engine: OcrEngine) -> None:
+    """Upside down, the text runs along the words too; PDFium extracts such a line's words right to left
+    (by position, as it did with upright text over the boxes), but every word reads forwards."""
+    image = scan_turned(180)
+    result = engine.read(png(image), mode="printed")
+    assert result.pages[0].rotation == 180
+    doc = pdfium.PdfDocument(export(result, "pdf", pages=[PageImage(np.dstack([image] * 3), 1)]))
+    text = doc[0].get_textpage().get_text_range()
+    words = [wd.text for ln in result.pages[0].lines for wd in ln.words]
+    assert len(words) >= 25 and all(w in text for w in words), (words, text)
+
+
 def test_deadline_is_checked_before_finding_the_lines_of_a_turned_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding a turned copy's lines costs as much as the first detection: out of time after the first,
     the engine stops (504 `timeout`) instead of detecting again."""

@@ -189,3 +189,115 @@ def handwriting_line(rng: random.Random, max_chars: int = 56) -> str:
     else:
         line = text_line(rng, max_chars=max_chars, max_words=8)
     return normalize_text(line)[:max_chars].strip() or "note"
+
+
+# ---------------------------------------------------------------- receipts and book lines
+
+_TOTALS = (
+    "SUBTOTAL", "SUB-TOTAL", "SUB TOTAL", "TOTAL", "TOTAL INCL. OF GST", "TOTAL INCL GST", "TOTAL DUE", "GRAND TOTAL",
+    "ROUNDING", "ROUNDING ADJ", "CASH", "CHANGE", "CHANGE DUE", "VISA", "MASTERCARD", "AMEX", "NETS", "EFTPOS",
+    "DEBIT", "CREDIT CARD", "TAX", "SALES TAX", "DISCOUNT", "MEMBER DISCOUNT", "SAVINGS", "YOU SAVED", "BALANCE DUE",
+    "AMOUNT", "AMOUNT PAID", "TIP", "GRATUITY", "SERVICE CHARGE 10%", "SVC CHG 10%", "DEPOSIT", "TENDERED", "NET",
+)
+_TAXES = ("GST 9%", "GST 7%", "GST 10%", "GST", "VAT 20%", "VAT 19%", "VAT", "MWST 19%", "TVA 20%", "HST 13%", "TAX 8.25%")
+_FOOTERS = (
+    "THANK YOU", "THANK YOU FOR SHOPPING WITH US", "PLEASE COME AGAIN", "THANK YOU, PLEASE COME AGAIN",
+    "NO REFUND OR EXCHANGE", "GOODS SOLD ARE NOT RETURNABLE", "KEEP THIS RECEIPT", "CUSTOMER COPY", "MERCHANT COPY",
+    "*** DUPLICATE ***", "TAX INVOICE", "RECEIPT", "SALES RECEIPT", "APPROVED", "SIGNATURE NOT REQUIRED",
+    "Thank you for your visit!", "Have a nice day", "Prices include GST", "All prices in SGD",
+)
+_UNITS = ("", "", "", " 2L", " 1L", " 500G", " 1KG", " 250ML", " 6PK", " 12S", " EA", " /KG", " LG", " SM", " 330ML")
+_CURRENCY = ("$", "$", "$", "", "", "S$", "RM", "€", "£", "USD ")
+
+
+def _amount(rng: random.Random, big: bool = False) -> float:
+    return round(rng.uniform(0.05, 999.0 if big else 60.0) if rng.random() < 0.9 else rng.uniform(0, 9999), 2)
+
+
+def _price(rng: random.Random, value: float | None = None, symbol: str | None = None) -> str:
+    value = _amount(rng) if value is None else value
+    symbol = rng.choice(_CURRENCY) if symbol is None else symbol
+    text = f"{value:,.2f}" if rng.random() < 0.85 else f"{value:.2f}".replace(".", ",")
+    if rng.random() < 0.08:
+        text = "-" + text
+    return symbol + text + (rng.choice([" A", " B", " T", " S", " *", " F"]) if rng.random() < 0.15 else "")
+
+
+def _item_name(rng: random.Random) -> str:
+    words = [rng.choice(_words("en")) for _ in range(rng.randint(1, 3))]
+    name = " ".join(w[: rng.randint(3, 9)] for w in words)
+    name = (name.upper() if rng.random() < 0.85 else name.capitalize()) + rng.choice(_UNITS)
+    if rng.random() < 0.15:
+        name = f"{rng.randint(1000, 99999999)} " + name  # article number / PLU
+    return name
+
+
+def _receipt_date(rng: random.Random) -> str:
+    d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(2015, 2030)
+    hh, mm, ss = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+    mon = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"][m - 1]
+    return rng.choice([
+        f"{d:02d}/{m:02d}/{y} {hh:02d}:{mm:02d}", f"{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
+        f"{d:02d} {mon} {y} {(hh % 12) or 12}:{mm:02d}{'PM' if hh >= 12 else 'AM'}", f"DATE: {d:02d}/{m:02d}/{y % 100:02d}",
+        f"{m:02d}/{d:02d}/{y % 100:02d} {hh:02d}:{mm:02d}", f"{d:02d}.{m:02d}.{y} {hh:02d}:{mm:02d}",
+    ])
+
+
+def _code(rng: random.Random) -> str:
+    digits = lambda n: "".join(rng.choice(string.digits) for _ in range(n))  # noqa: E731
+    alnum = lambda n: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(n))  # noqa: E731
+    return rng.choice([
+        f"INV#{digits(7)}", f"RECEIPT NO: {digits(6)}", f"TXN {digits(4)}-{digits(4)}", f"TERMINAL {digits(2)} CASHIER {digits(3)}",
+        f"AUTH CODE: {digits(6)}", f"CARD: ************{digits(4)}", f"REF: {alnum(8)}", f"GST REG NO: M2-{digits(7)}-{alnum(1)}",
+        f"UEN: {digits(9)}{alnum(1)}", f"ABN {digits(2)} {digits(3)} {digits(3)} {digits(3)}", f"TEL: {digits(4)} {digits(4)}",
+        f"TABLE {rng.randint(1, 60)} PAX {rng.randint(1, 12)}", f"ORDER #{digits(4)}", f"STORE {digits(4)} POS {digits(2)}",
+        f"TRN:{digits(10)}", f"VAT NO. GB{digits(9)}", f"Check #{digits(5)}", f"MID: {digits(12)}", f"TID: {alnum(8)}",
+    ])
+
+
+def _address(rng: random.Random) -> str:
+    street = rng.choice(_words("en")).upper()[:12]
+    return rng.choice([
+        f"{rng.randint(1, 999)} {street} {rng.choice(['RD', 'ROAD', 'ST', 'STREET', 'AVE', 'BLVD'])}",
+        f"#{rng.randint(1, 30):02d}-{rng.randint(1, 199):02d} {street} MALL", f"SINGAPORE {rng.randint(100000, 829999)}",
+        f"{street} BRANCH", f"{rng.choice(_words('en')).upper()} {rng.choice(['MART', 'XTRA', 'CAFE', 'PHARMACY', 'STORE', 'BAKERY'])}",
+    ])
+
+
+def receipt_line(rng: random.Random) -> tuple[str, str]:
+    """A till-receipt line as (left part, right-aligned part or ''): items with prices, qty x price,
+    totals, taxes, rounding, dates, codes, addresses and footers; mostly upper case."""
+    r = rng.random()
+    if r < 0.32:
+        left, right = _item_name(rng), _price(rng)
+    elif r < 0.42:
+        qty, unit = rng.randint(2, 12), _amount(rng)
+        left = rng.choice([f"{qty} x {unit:.2f}", f"{qty} X {unit:.2f}", f"{qty} @ ${unit:.2f}", f"{qty} x ${unit:.2f} EA",
+                           f"{qty}X {unit:.2f}", f"QTY {qty} @ {unit:.2f}"])
+        right = _price(rng, round(qty * unit, 2)) if rng.random() < 0.7 else ""
+    elif r < 0.62:
+        left = rng.choice(_TOTALS) + (f" ({rng.randint(1, 30)} ITEMS)" if rng.random() < 0.05 else "")
+        right = _price(rng, round(rng.uniform(-0.04, 0.04), 2) if left.startswith("ROUNDING") else _amount(rng, big=True))
+    elif r < 0.68:
+        left, right = rng.choice(_TAXES), _price(rng)
+    elif r < 0.78:
+        left, right = _receipt_date(rng), (_code(rng) if rng.random() < 0.3 else "")
+    elif r < 0.88:
+        left, right = _code(rng), ""
+    elif r < 0.94:
+        left, right = _address(rng), ""
+    else:
+        left, right = rng.choice(_FOOTERS), ""
+    if rng.random() < 0.12:  # some tills print mixed case
+        left = left.title()
+    return normalize_text(left).strip() or "TOTAL", normalize_text(right).strip()
+
+
+def book_line(rng: random.Random, max_chars: int = 70) -> str:
+    """A line of set book text: running English prose (ligature pairs fi, fl, ff come with it),
+    sometimes hyphenated at the end, or a general text line."""
+    line = _prose(rng, max_chars) if rng.random() < 0.75 else text_line(rng, max_chars=max_chars)
+    if rng.random() < 0.12 and len(line.split()) > 2:  # a word broken at the line end
+        *head, last = line.split()
+        line = " ".join(head + [last[: max(2, len(last) // 2)] + "-"])
+    return line

@@ -4,7 +4,10 @@ Printed text uses the many book/UI fonts Debian ships. Handwriting uses Debian's
 handwriting-style fonts plus the Google handwriting families pinned in
 training/handwriting-fonts.tsv (installed by training/install-fonts.sh into FONT_CACHE).
 A few handwriting families (VALIDATION_FAMILIES) are never trained on: synthetic validation
-renders with them, so it measures unseen hands. The fonts of ../shared/dev-eval (Comic Neue,
+renders with them, so it measures unseen hands. Receipts and book pages render with the
+monospace, pixel and dot-matrix till faces and the serif book faces pinned in
+training/printed-fonts.tsv plus Debian's monospace and serif fonts; PRINTED_HELD_OUT of them are
+kept for the synthetic receipts validation set and benchmark. The fonts of ../shared/dev-eval (Comic Neue,
 Havana) are excluded everywhere so that evaluation stays held out.
 """
 
@@ -26,6 +29,18 @@ FONT_CACHE = Path(os.environ.get("OCR_FONT_CACHE", Path.home() / ".cache" / "ocr
 VALIDATION_FAMILIES = frozenset(
     {"kalam", "handlee", "reenie-beanie", "nothing-you-could-do", "marck-script", "la-belle-aurore"}
 )
+
+PRINTED_FONT_LIST = Path(__file__).with_name("printed-fonts.tsv")
+# Receipt and book families never trained on: the synthetic receipts validation set and the
+# `synthetic-receipts` benchmark render with them (a thermal, a dot-matrix, a pixel and a
+# technical monospace face; two book serifs).
+PRINTED_HELD_OUT = frozenset({"share-tech-mono", "doto", "tiny5", "b612-mono", "sorts-mill-goudy", "crimson-pro"})
+# Debian fonts that also look like till print or book typesetting (file-name prefixes, lower case).
+DEBIAN_RECEIPT = ("dejavusansmono", "liberationmono", "freemono", "courierprime", "gnutypewriter", "inconsolata",
+                  "nimbusmonops", "texgyrecursor", "go-mono", "cousine")
+DEBIAN_BOOK = ("ebgaramond", "linlibertine", "junicode", "vollkorn", "fanwood", "lindenhill", "caladea",
+               "texgyretermes", "texgyrepagella", "texgyreschola", "texgyrebonum", "c059", "p052",
+               "nimbusroman", "liberationserif", "dejavuserif", "freeserif", "tinos", "notoserif-")
 
 HANDWRITING_DIRS = (
     "fifthhorseman", "breip", "bwht", "dancingscript", "humor-sans", "kristi", "klee",
@@ -114,6 +129,40 @@ def printed_fonts() -> list[str]:
         if REQUIRED <= charset(str(p)):
             out.append(str(p))
     return out
+
+
+def printed_font_list() -> list[tuple[str, str, str, str]]:
+    """(family, version, licence, use) of every pinned npm receipt or book family."""
+    rows = []
+    for line in PRINTED_FONT_LIST.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            family, version, licence, use = line.split("\t")
+            rows.append((family, version, licence, use))
+    return rows
+
+
+def _split(paths: list[str], split: str) -> list[str]:
+    if split == "all":
+        return paths
+    return [f for f in paths if (family_of(f) in PRINTED_HELD_OUT) == (split == "validation")]
+
+
+def _printed_faces(use: str, debian_prefixes: tuple[str, ...], split: str) -> list[str]:
+    npm = [str(p) for family, version, _, kind in printed_font_list() if kind == use
+           for p in sorted((FONT_CACHE / f"{family}@{version}").glob("*-latin-400-normal.ttf"))]
+    debian = [f for f in printed_fonts() if Path(f).name.lower().startswith(debian_prefixes)] if split != "validation" else []
+    return _split([f for f in npm if REQUIRED <= charset(f)], split) + debian
+
+
+def receipt_fonts(split: str = "train") -> list[str]:
+    """Till faces (monospace, pixel, dot-matrix): 'train' (npm minus PRINTED_HELD_OUT, plus Debian's
+    monospace fonts), 'validation' (the held-out npm ones only) or 'all'."""
+    return _printed_faces("receipt", DEBIAN_RECEIPT, split)
+
+
+def book_fonts(split: str = "train") -> list[str]:
+    """Serif book faces, split like receipt_fonts."""
+    return _printed_faces("book", DEBIAN_BOOK, split)
 
 
 def by_family(paths: list[str]) -> dict[str, list[str]]:

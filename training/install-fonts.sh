@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the pinned handwriting fonts of training/handwriting-fonts.tsv from the npm registry
+# Install the pinned fonts of training/handwriting-fonts.tsv and training/printed-fonts.tsv (receipt
+# and book faces) from the npm registry
 # (@fontsource/<family>@<version>) into the font cache that training/fonts.py reads:
 # ${OCR_FONT_CACHE:-~/.cache/ocr-fonts}/<family>@<version>/ with the Latin regular face, metadata.json
 # and LICENSE. The face ships as WOFF; it is stored as plain TrueType (fontTools, in the project's
@@ -13,14 +14,16 @@ cache=${OCR_FONT_CACHE:-$HOME/.cache/ocr-fonts}
 mkdir -p "$cache"
 
 want=()
-while IFS=$'\t' read -r family version licence; do
-  [[ -z "$family" || "$family" == \#* ]] && continue
-  [ -f "$cache/$family@$version/.complete" ] || want+=("$family $version $licence")
-done < training/handwriting-fonts.tsv
+for list in training/handwriting-fonts.tsv training/printed-fonts.tsv; do
+  while IFS=$'\t' read -r family version licence _; do  # printed-fonts.tsv has a 4th column (use)
+    [[ -z "$family" || "$family" == \#* ]] && continue
+    [ -f "$cache/$family@$version/.complete" ] || want+=("$family $version $licence")
+  done < "$list"
+done
 [ ${#want[@]} -eq 0 ] && exit 0
 
 command -v npm >/dev/null || { echo "install-fonts: npm is needed (apt-get install npm)" >&2; exit 1; }
-echo ">> installing ${#want[@]} handwriting fonts into $cache"
+echo ">> installing ${#want[@]} fonts into $cache"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 specs=()

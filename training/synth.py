@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from training import fonts
-from training.corpus import handwriting_line, text_line
+from training.corpus import book_line, handwriting_line, receipt_line, text_line
 
 
 @lru_cache(maxsize=4096)
@@ -199,7 +199,8 @@ def _to_paper(ink: np.ndarray, rng: random.Random) -> np.ndarray:
 # ---------------------------------------------------------------- public samplers
 
 
-def printed_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+def plain_printed_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """A line of document text in any of Debian's book/UI fonts, 22-48 px, scanner degradations."""
     font_path = _pick_font(rng, "printed")
     text = _supported(text_line(rng, max_chars=40, max_words=7), font_path).strip() or "text"
     size = rng.randint(22, 48)
@@ -470,6 +471,194 @@ def handwritten_validation_sample(rng: random.Random) -> tuple[np.ndarray, str]:
     return _handwritten(rng, "validation")
 
 
-SAMPLERS = {"printed": printed_sample, "handwritten": handwritten_sample}
-# Synthetic validation: printed has no held-out fonts; handwriting renders unseen hands.
-VALIDATION_SAMPLERS = {"printed": printed_sample, "handwritten": handwritten_validation_sample}
+# ---------------------------------------------------------------- receipts, small print, book pages
+
+
+@lru_cache(maxsize=8)
+def _printed_families(use: str, split: str) -> list[list[str]]:
+    found = fonts.receipt_fonts(split) if use == "receipt" else fonts.book_fonts(split)
+    return list(fonts.by_family(found).values())
+
+
+def _dot_matrix(ink: np.ndarray, pitch: int) -> np.ndarray:
+    """Redraw ink as round dots on a printer-head grid (dot-matrix and some thermal printers)."""
+    h, w = ink.shape
+    cells = cv2.resize(ink, (max(1, w // pitch), max(1, h // pitch)), interpolation=cv2.INTER_AREA) > 70
+    yy, xx = np.mgrid[:pitch, :pitch] - (pitch - 1) / 2
+    dot = ((xx**2 + yy**2) <= (0.5 * pitch) ** 2).astype(np.uint8) * 255
+    return np.kron(cells.astype(np.uint8), dot)
+
+
+def _receipt_ink(rng: random.Random, font_path: str, left: str, right: str, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Left part, a column gap, the right-aligned part (prices); now and then the tightly spaced
+    lines above and below. Returns ink and the main line's rows."""
+    font = _font(font_path, size)
+    ascent, descent = font.getmetrics()
+    h = ascent + descent
+    gap = font.getlength("0") * (rng.randint(1, 16) if right else 0)
+    wl = font.getlength(left)
+    width = int(wl + gap + font.getlength(right) + 2 * size)
+    canvas = Image.new("L", (width, 3 * h), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.text((size, h), left, fill=255, font=font)
+    if right:
+        draw.text((size + wl + gap, h), right, fill=255, font=font)
+    if rng.random() < 0.35:  # receipts are tightly spaced: a loose crop catches the neighbours
+        pitch = int(h * rng.uniform(0.95, 1.35))
+        for y in (h - pitch, h + pitch):
+            other = " ".join(p for p in receipt_line(rng) if p)
+            draw.text((size + rng.randint(0, size), y), other, fill=255, font=font)
+    ink = np.asarray(canvas)
+    rows = np.flatnonzero(ink[h: 2 * h].max(axis=1) > 40)
+    return ink, ((h + rows[0], h + rows[-1] + 1) if len(rows) else (h, 2 * h))
+
+
+def _thermal(ink: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
+    """Ink coverage -> gray photo of a till slip: faded and broken print, dead print-head dots,
+    low contrast, shadows, camera blur, noise and JPEG."""
+    h, w = ink.shape
+    cover = ink.astype(np.float32) / 255.0
+    if rng.random() < 0.5:  # faded thermal paper, unevenly
+        cover *= 1 - rng.uniform(0.15, 0.5) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 30 + 2))
+    if rng.random() < 0.25:  # dead print-head elements: thin white streaks along the paper feed
+        for _ in range(rng.randint(1, 4)):
+            x = rng.randrange(w)
+            cover[:, x: x + rng.randint(1, 2)] *= rng.uniform(0.0, 0.4)
+    if rng.random() < 0.3:  # broken strokes: ink missing in small patches
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        holes = cv2.GaussianBlur(nrng.uniform(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.6, 1.5))
+        cover *= holes > np.quantile(holes, rng.uniform(0.1, 0.35))
+    paper = rng.uniform(170, 250)
+    ink_tone = max(0.0, paper - (rng.uniform(40, 110) if rng.random() < 0.4 else rng.uniform(110, 220)))  # low contrast often
+    img = paper - (paper - ink_tone) * cover
+    if rng.random() < 0.5:  # camera light: gradient and a soft shadow
+        gx, gy = np.meshgrid(np.linspace(-1, 1, w, dtype=np.float32), np.linspace(-1, 1, h, dtype=np.float32))
+        img *= 1 + rng.uniform(-0.3, 0.3) * gx + rng.uniform(-0.2, 0.2) * gy
+    white, grain = _noise_bank()
+    if rng.random() < 0.4 and h <= white.shape[0]:
+        img += _noise(grain, rng, h, w) * np.float32(rng.uniform(2, 8))
+    r = rng.random()
+    if r < 0.5:  # camera focus (small print stays barely legible: less blur)
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, min(1.2, xh / 9)))
+    elif r < 0.65:  # camera shake
+        k = rng.randint(2, 4)
+        kernel = np.zeros((k, k), np.float32)
+        cv2.line(kernel, (0, rng.randrange(k)), (k - 1, rng.randrange(k)), 1.0, 1)
+        img = cv2.filter2D(img, -1, kernel / kernel.sum())
+    if rng.random() < 0.6 and h <= white.shape[0]:
+        img += _noise(white, rng, h, w) * np.float32(rng.uniform(2, 12))
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.55:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 85)])
+        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    return img
+
+
+def _receipt(rng: random.Random, split: str) -> tuple[np.ndarray, str]:
+    font_path = rng.choice(rng.choice(_printed_families("receipt", split)))
+    left, right = receipt_line(rng)
+    left, right = _supported(left, font_path).strip() or "TOTAL", _supported(right, font_path).strip()
+    text = " ".join(f"{left} {right}".split())
+    # x-height in pixels as photographed: small print (6-9 px) most of the time
+    xh = rng.uniform(6, 9) if rng.random() < 0.6 else rng.uniform(9, 18)
+    dots = rng.random() < 0.2
+    # native-size glyphs (hinted, blocky), or drawn at ~24 px x-height and shrunk (dots need room)
+    up = 1 if not dots and rng.random() < 0.5 else max(2, round(24 / xh))
+    size = max(6, round(xh * up / _x_height(font_path)))
+    ink, (y0, y1) = _receipt_ink(rng, font_path, left, right, size)
+    if dots:
+        ink = _dot_matrix(ink, max(3, round((y1 - y0) / rng.uniform(7, 10))))
+    if up > 1:
+        h, w = ink.shape
+        ink = cv2.resize(ink, (max(8, w // up), max(8, h // up)), interpolation=cv2.INTER_AREA)
+        y0, y1 = y0 // up, max(y0 // up + 1, y1 // up)
+    if rng.random() < 0.3:  # thermal print bleeds, cheap print is thin
+        ink = cv2.dilate(ink, np.ones((1, 2), np.uint8)) if rng.random() < 0.5 else cv2.GaussianBlur(ink, (0, 0), 0.5)
+    ink = _tight_crop(ink, rng, (int(y0), int(y1)))
+    if rng.random() < 0.4:  # the slip photographed a little askew
+        ink = _affine(ink, rng, max_rot=1.5, max_shear=0.08)
+    return _thermal(ink, rng, xh), text
+
+
+def receipt_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """A till-receipt line in a training till face: small, faded, photographed."""
+    return _receipt(rng, "train")
+
+
+def receipt_validation_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """The same, in a till face never trained on (fonts.PRINTED_HELD_OUT)."""
+    return _receipt(rng, "validation")
+
+
+def _book(rng: random.Random, split: str) -> tuple[np.ndarray, str]:
+    """A justified line of set book text (ligatures drawn by the font's shaping), small, as an old
+    300-dpi scan has it: ink spread or worn type, slight skew."""
+    font_path = rng.choice(rng.choice(_printed_families("book", split)))
+    words = _supported(book_line(rng), font_path).split() or ["text"]
+    xh = rng.uniform(7, 16)
+    up = 1 if rng.random() < 0.4 else 3
+    size = max(6, round(xh * up / _x_height(font_path)))
+    font = _font(font_path, size)
+    ascent, descent = font.getmetrics()
+    h = ascent + descent
+    space = font.getlength(" ") * rng.uniform(1.0, 2.2)  # justified lines stretch their spaces
+    width = int(sum(font.getlength(wd) for wd in words) + space * len(words) + 2 * size)
+    canvas = Image.new("L", (width, 3 * h), 0)
+    draw = ImageDraw.Draw(canvas)
+    x = float(size)
+    for wd in words:
+        draw.text((x, h), wd, fill=255, font=font)
+        x += font.getlength(wd) + space * rng.uniform(0.9, 1.1)
+    if rng.random() < 0.3:
+        for y in (h - int(h * rng.uniform(1.0, 1.3)), h + int(h * rng.uniform(1.0, 1.3))):
+            draw.text((size, y), book_line(rng), fill=255, font=font)
+    ink = np.asarray(canvas)
+    rows = np.flatnonzero(ink[h: 2 * h].max(axis=1) > 40)
+    y0, y1 = (h + rows[0], h + rows[-1] + 1) if len(rows) else (h, 2 * h)
+    if up > 1:
+        ink = cv2.resize(ink, (max(8, ink.shape[1] // up), max(8, ink.shape[0] // up)), interpolation=cv2.INTER_AREA)
+        y0, y1 = y0 // up, max(y0 // up + 1, y1 // up)
+    r = rng.random()
+    if r < 0.2:  # ink spread of old letterpress
+        ink = cv2.GaussianBlur(ink, (0, 0), 0.6)
+        ink = np.where(ink > 60, 255, ink * 2).astype(np.uint8)
+    elif r < 0.35:  # worn type: broken hairlines
+        nrng = np.random.default_rng(rng.randrange(1 << 30))
+        ink = (ink * (nrng.uniform(0, 1, ink.shape) > rng.uniform(0.05, 0.2))).astype(np.uint8)
+    ink = _tight_crop(ink, rng, (int(y0), int(y1)))
+    if rng.random() < 0.4:
+        ink = _affine(ink, rng, max_rot=0.8, max_shear=0.0)
+    return _to_paper(ink, rng), " ".join(words)
+
+
+def book_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    return _book(rng, "train")
+
+
+# The printed training stream: plain document lines, receipts and small print, book lines.
+PRINTED_MIX = {"plain": 0.5, "receipt": 0.35, "book": 0.15}
+
+
+def _printed_mix(rng: random.Random, split: str) -> tuple[np.ndarray, str]:
+    kind = rng.choices(list(PRINTED_MIX), list(PRINTED_MIX.values()))[0]
+    if kind == "receipt":
+        return _receipt(rng, split)
+    if kind == "book":
+        return _book(rng, split)
+    return plain_printed_sample(rng)  # Debian's fonts, no held-out split (as before)
+
+
+def printed_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """A printed line from PRINTED_MIX, in training fonts."""
+    return _printed_mix(rng, "train")
+
+
+def printed_validation_sample(rng: random.Random) -> tuple[np.ndarray, str]:
+    """The same mix; receipts and book lines in held-out faces (plain lines have no held-out fonts)."""
+    return _printed_mix(rng, "validation")
+
+
+SAMPLERS = {"printed": printed_sample, "handwritten": handwritten_sample, "receipt": receipt_sample}
+# Synthetic validation: unseen hands, unseen till and book faces.
+VALIDATION_SAMPLERS = {"printed": printed_validation_sample, "handwritten": handwritten_validation_sample,
+                       "receipt": receipt_validation_sample}

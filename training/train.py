@@ -105,7 +105,11 @@ def _data_source(cfg: TrainConfig, root: Path | None):
                                       cfg.batch_size))
     synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps)
     if root is None:
-        return data.batches(synthetic, cfg.batch_size), {"synthetic": synthetic_val}, {"source": "synthetic", "kind": cfg.kind}
+        vals = {"synthetic": synthetic_val}
+        if cfg.kind == "printed":  # also watched (not picking): receipt lines in unseen till faces
+            vals["receipts"] = list(data.batches(data.synthetic_samples("receipt", 999_997, cfg.val_samples // 2, 0, cfg.steps,
+                                                                        held_out=True), cfg.batch_size))
+        return data.batches(synthetic, cfg.batch_size), vals, {"source": "synthetic", "kind": cfg.kind}
     if htr_real.is_htr_real(root):
         train_lines, val_lines = htr_real.read_split(root, "train"), htr_real.read_split(root, "val")
         real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True)
@@ -126,7 +130,7 @@ def _data_hash(cfg: TrainConfig, root: Path | None) -> str:
     """Identifies the training data: the IAM or htr-real files (+ the synthetic lines mixed in), or the
     renderer's code, font list and seed for synthetic data."""
     h = hashlib.sha256(f"synthetic|{cfg.kind}|seed={cfg.seed}".encode())
-    for name in ("synth.py", "corpus.py", "fonts.py", "data.py", "handwriting-fonts.tsv"):
+    for name in ("synth.py", "corpus.py", "fonts.py", "data.py", "handwriting-fonts.tsv", "printed-fonts.tsv"):
         h.update((Path(__file__).parent / name).read_bytes())
     if root is None:
         return h.hexdigest()

@@ -6,9 +6,11 @@ Sets: the dev-eval folders (`printed`, `handwritten`, `handwritten-warped`, `han
 `printed-rot90`, `printed-rot180` and `printed-rot270` (the printed pages turned clockwise by that
 much, in memory, as a sideways or upside-down scan arrives: ours must find the way up; Tesseract
 gets the same images with its default --psm 3, which does no orientation detection, as a user
-running `tesseract page.png out` gets) and `htr-real-val`, the val split of ../shared/htr-real (real French lines; that split picks the
-handwriting model's checkpoints, so it is not a held-out test like dev-eval). Ours runs in the mode
-that fits the set (printed / handwritten) and in `auto`; Tesseract 5 runs with --psm 3 on pages and
+running `tesseract page.png out` gets), `htr-real-val`, the val split of ../shared/htr-real (real French lines; that split picks the
+handwriting model's checkpoints, so it is not a held-out test like dev-eval), and
+`synthetic-receipts` (till-receipt lines) and `synthetic-receipt-pages` (whole slips), rendered by
+the benchmark from fixed seeds in till faces training never sees (`benchmarks.synthetic_receipts`).
+Ours runs in the mode that fits the set (printed / handwritten) and in `auto`; Tesseract 5 runs with --psm 3 on pages and
 --psm 7 on single lines (ours with layout `line` there, the same instruction), `-l eng` (plus `fra`
 on htr-real-val when installed; ours then gets the same languages' word lists, `OCR_LEXICON=en+fr`,
 unless OCR_LEXICON is set). CER = edit distance / reference length after collapsing whitespace
@@ -44,7 +46,8 @@ DEV_EVAL = SHARED / "dev-eval"
 HTR_REAL = SHARED / "htr-real"
 SETS = {"printed": ("printed", 3), "printed-rot90": ("printed", 3), "printed-rot180": ("printed", 3),
         "printed-rot270": ("printed", 3), "handwritten": ("handwritten", 7), "handwritten-warped": ("handwritten", 7),
-        "handwritten-real-en": ("handwritten", 7), "htr-real-val": ("handwritten", 7)}
+        "handwritten-real-en": ("handwritten", 7), "htr-real-val": ("handwritten", 7),
+        "synthetic-receipts": ("printed", 7), "synthetic-receipt-pages": ("printed", 3)}
 TURNED = {"printed-rot90": 90, "printed-rot180": 180, "printed-rot270": 270}  # set -> clockwise degrees
 TURN_TARGET = 0.5  # CER points a turned set may lose against the upright one (issue 11)
 
@@ -55,6 +58,10 @@ def samples(name: str) -> list[tuple[Path, str]]:
         from training.htr_real import read_split
 
         return [(line.path, line.text) for line in read_split(HTR_REAL, "val")]
+    if name.startswith("synthetic-receipt"):
+        from benchmarks import synthetic_receipts
+
+        return synthetic_receipts.pages() if name.endswith("pages") else synthetic_receipts.lines()
     files = sorted(f for f in (DEV_EVAL / name.split("-rot")[0]).iterdir() if f.suffix in (".png", ".tif"))
     return [(f, f.with_suffix(".txt").read_text(encoding="utf-8")) for f in files]
 
@@ -145,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
               for name in TURNED if name in set_cer and "printed" in set_cer]
     versions = engine.model_versions()
     report = "\n".join([
-        f"# CER on ../shared/dev-eval ({dt.date.today()})", "",
+        f"# CER on ../shared/dev-eval and synthetic receipts ({dt.date.today()})", "",
         f"Command: `python -m benchmarks.eval_cer {' '.join(argv or sys.argv[1:])}`; {os.cpu_count()} cores; "
         f"models: printed {versions['printed']}, handwritten {versions['handwritten']}; detector {versions['detector']}; "
         f"lexicon correction {os.environ.get('OCR_LEXICON') or 'on, in the language Tesseract gets'}; "

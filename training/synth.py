@@ -513,13 +513,14 @@ def _receipt_ink(rng: random.Random, font_path: str, left: str, right: str, size
     return ink, ((h + rows[0], h + rows[-1] + 1) if len(rows) else (h, 2 * h))
 
 
-def _thermal(ink: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
+def _thermal(ink: np.ndarray, rng: random.Random, xh: float, page: bool = False) -> np.ndarray:
     """Ink coverage -> gray photo of a till slip: faded and broken print, dead print-head dots,
-    low contrast, shadows, camera blur, noise and JPEG."""
+    low contrast, shadows, camera blur, noise and JPEG. `page`: a whole slip, whose every line
+    must stay legible: milder fading, contrast and light."""
     h, w = ink.shape
     cover = ink.astype(np.float32) / 255.0
     if rng.random() < 0.5:  # faded thermal paper, unevenly
-        cover *= 1 - rng.uniform(0.15, 0.5) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 30 + 2))
+        cover *= 1 - rng.uniform(0.15, 0.3 if page else 0.5) * (0.5 + 0.5 * _smooth_field(rng, (h, w), w // 30 + 2))
     if rng.random() < 0.25:  # dead print-head elements: thin white streaks along the paper feed
         for _ in range(rng.randint(1, 4)):
             x = rng.randrange(w)
@@ -529,11 +530,13 @@ def _thermal(ink: np.ndarray, rng: random.Random, xh: float) -> np.ndarray:
         holes = cv2.GaussianBlur(nrng.uniform(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.6, 1.5))
         cover *= holes > np.quantile(holes, rng.uniform(0.1, 0.35))
     paper = rng.uniform(170, 250)
-    ink_tone = max(0.0, paper - (rng.uniform(40, 110) if rng.random() < 0.4 else rng.uniform(110, 220)))  # low contrast often
+    low = rng.random() < (0.15 if page else 0.4)  # low contrast often
+    ink_tone = max(0.0, paper - (rng.uniform(70 if page else 40, 110) if low else rng.uniform(110, 220)))
     img = paper - (paper - ink_tone) * cover
     if rng.random() < 0.5:  # camera light: gradient and a soft shadow
         gx, gy = np.meshgrid(np.linspace(-1, 1, w, dtype=np.float32), np.linspace(-1, 1, h, dtype=np.float32))
-        img *= 1 + rng.uniform(-0.3, 0.3) * gx + rng.uniform(-0.2, 0.2) * gy
+        light = 0.1 if page else 0.3
+        img *= 1 + rng.uniform(-light, light) * gx + rng.uniform(-2 * light / 3, 2 * light / 3) * gy
     white, grain = _noise_bank()
     if rng.random() < 0.4 and h <= white.shape[0]:
         img += _noise(grain, rng, h, w) * np.float32(rng.uniform(2, 8))
@@ -588,6 +591,42 @@ def receipt_sample(rng: random.Random) -> tuple[np.ndarray, str]:
 def receipt_validation_sample(rng: random.Random) -> tuple[np.ndarray, str]:
     """The same, in a till face never trained on (fonts.PRINTED_HELD_OUT)."""
     return _receipt(rng, "validation")
+
+
+def receipt_page(rng: random.Random, split: str = "validation") -> tuple[np.ndarray, list[str]]:
+    """A whole till slip: 12-25 receipt lines in one face, prices right-aligned in a 30-44 character
+    column, headers and footers centred; small print, photographed (the `synthetic-receipts-pages`
+    benchmark). Returns the gray image and its lines' texts, top to bottom."""
+    font_path = rng.choice(rng.choice(_printed_families("receipt", split)))
+    xh = rng.uniform(7, 12)
+    dots = rng.random() < 0.2
+    up = max(2, round(24 / xh))
+    font = _font(font_path, max(6, round(xh * up / _x_height(font_path))))
+    ascent, descent = font.getmetrics()
+    pitch, adv = int((ascent + descent) * rng.uniform(1.0, 1.3)), font.getlength("0")
+    column = adv * rng.randint(30, 44)
+    texts = []
+    for _ in range(rng.randint(12, 25)):
+        left, right = (_supported(t, font_path).strip() for t in receipt_line(rng))
+        if font.getlength(left) + (2 * adv + font.getlength(right) if right else 0) > column:
+            left, right = left[: int(column / adv)].strip(), ""  # a slip has no room: drop the code, cut the line
+        texts.append((left or "TOTAL", right))
+    canvas = Image.new("L", (int(column + 4 * adv), pitch * (len(texts) + 2)), 0)
+    draw = ImageDraw.Draw(canvas)
+    for i, (left, right) in enumerate(texts):
+        y = pitch * (i + 1)
+        if right:
+            draw.text((2 * adv, y), left, fill=255, font=font)
+            draw.text((2 * adv + column - font.getlength(right), y), right, fill=255, font=font)
+        else:
+            x = 2 * adv + ((column - font.getlength(left)) / 2 if rng.random() < 0.5 else 0)
+            draw.text((x, y), left, fill=255, font=font)
+    ink = np.asarray(canvas)
+    if dots:
+        ink = _dot_matrix(ink, max(3, round(pitch / rng.uniform(8, 11))))
+    ink = cv2.resize(ink, (ink.shape[1] // up, ink.shape[0] // up), interpolation=cv2.INTER_AREA)
+    ink = _affine(ink, rng, max_rot=1.0, max_shear=0.0)
+    return _thermal(np.pad(ink, int(3 * xh)), rng, xh, page=True), [" ".join(f"{a} {b}".split()) for a, b in texts]
 
 
 def _book(rng: random.Random, split: str) -> tuple[np.ndarray, str]:

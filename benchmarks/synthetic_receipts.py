@@ -4,9 +4,9 @@ Made on every run from fixed seeds, in the till faces training never sees (train
 PRINTED_HELD_OUT), so they need the fonts that `./dev.sh setup` installs but nothing from
 ../shared and no committed images:
 
-- `synthetic-receipts`: LINES receipt lines (`training.synth.receipt_validation_sample`: small,
+- `synthetic-receipts`: LINES (120) receipt lines (`training.synth.receipt_validation_sample`: small,
   faded, dot-matrix, low-contrast, blurred, JPEG), read as single lines;
-- `synthetic-receipt-pages`: PAGES whole slips (`training.synth.receipt_page`), read as pages.
+- `synthetic-receipt-pages`: PAGES (8) whole slips (`training.synth.receipt_page`), read as pages.
 
 The images are written to a temporary folder (Tesseract reads files), removed when the process ends.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 
-LINES, PAGES = 200, 12
+LINES, PAGES = 120, 8
 LINE_SEED, PAGE_SEED = 20_261_201, 20_261_202  # fixed: the same images on every run and machine
 
 

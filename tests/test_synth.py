@@ -85,3 +85,42 @@ def test_font_install_does_nothing_when_fonts_are_there(tmp_path: Path) -> None:
     env["OCR_FONT_CACHE"] = str(tmp_path / "empty-cache")  # nothing there: it must fetch, and cannot
     missing = subprocess.run(["/bin/bash", "training/install-fonts.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and "npm is needed" in missing.stderr
+
+
+def test_receipt_and_book_faces_are_installed_and_held_out_faces_never_trained_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    npm = {family for family, _, _, _ in fonts.printed_font_list()}
+    installed = set(fonts.by_family(fonts.receipt_fonts("all") + fonts.book_fonts("all")))
+    assert npm <= installed, f"pinned fonts missing from {fonts.FONT_CACHE}: {sorted(npm - installed)}"
+    assert fonts.PRINTED_HELD_OUT <= npm
+    train = set(fonts.by_family(fonts.receipt_fonts("train") + fonts.book_fonts("train")))
+    assert len(train) >= 40 and not train & fonts.PRINTED_HELD_OUT
+    held = set(fonts.by_family(fonts.receipt_fonts("validation") + fonts.book_fonts("validation")))
+    assert held == fonts.PRINTED_HELD_OUT
+
+    used: list[str] = []
+    real_font = synth._font
+
+    def recording(path: str, size: int):
+        used.append(path)
+        return real_font(path, size)
+
+    monkeypatch.setattr(synth, "_font", recording)
+    for i in range(120):
+        synth.printed_sample(random.Random(i))
+    assert {fonts.family_of(p) for p in used} & train and not {fonts.family_of(p) for p in used} & fonts.PRINTED_HELD_OUT
+    used.clear()
+    for i in range(30):
+        synth.receipt_validation_sample(random.Random(i))
+    assert {fonts.family_of(p) for p in used} <= fonts.PRINTED_HELD_OUT
+
+
+def test_receipt_lines_are_small_print_with_their_text() -> None:
+    samples = [synth.receipt_sample(random.Random(500 + i)) for i in range(60)]
+    heights = [gray.shape[0] for gray, _ in samples]
+    assert np.median(heights) < 26  # mostly small print: x-height 6-9 px, crops of ~10-25 px
+    texts = [text for _, text in samples]
+    assert all(t == " ".join(t.split()) and t and set(t) <= set(ALPHABET) for t in texts)
+    assert sum(t.isupper() or not any(c.isalpha() for c in t) for t in texts) > 0.6 * len(texts)  # till print is upper case
+    assert any("$" in t for t in texts) and any(any(c.isdigit() for c in t) for t in texts)
+    page, lines = synth.receipt_page(random.Random(1))
+    assert page.dtype == np.uint8 and page.shape[0] > 10 * 12 and 12 <= len(lines) <= 25

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from make_test_data import ink  # scripts/ is on the path when this runs as a script
 from make_test_data import to_paper as scan
+from PIL import Image, ImageDraw, ImageFont
 
 from training.fonts import FONT_CACHE
 from training.synth import elastic

@@ -66,9 +66,10 @@ def test_pages_are_decoded_and_read_one_at_a_time(engine: OcrEngine, monkeypatch
     real_detect = engine.detector.detect
 
     def detect(page):  # the real detector, observed
-        gc.collect()
-        alive_when_read.append(sum(ref() is not None for ref in earlier))
-        earlier.append(weakref.ref(page))
+        if page.page > len(alive_when_read):  # a new page (a turned copy from the orientation check has its number)
+            gc.collect()
+            alive_when_read.append(sum(ref() is not None for ref in earlier))
+        earlier.append(weakref.ref(page))  # turned copies too: they must be gone with their page
         return real_detect(page)
 
     monkeypatch.setattr(engine.detector, "detect", detect)

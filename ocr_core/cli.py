@@ -192,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=list(BACKENDS), default="crnn",
                    help="crnn: our models (default); tesseract: the Tesseract binary; "
                         "kerasocr: keras-ocr's kurapan CRNN (printed digits + lowercase; needs crnn_kurapan.h5)")
-    p.add_argument("--dpi", type=int, default=None, help="resolution PDF pages are rendered at (default 300)")
+    p.add_argument("--dpi", type=_dpi, default=None, help="resolution PDF pages are rendered at (default: OCR_PDF_DPI or 300)")
     p.add_argument("--layout", choices=["auto", "line"], default="auto",
                    help="auto: find the lines (default); line: the image is one line crop (like tesseract --psm 7)")
     p.add_argument("--overlay", metavar="PNG", help="also write the page image(s) with line and word boxes drawn")
@@ -200,6 +200,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="one summary line per input on stderr")
     p.add_argument("--version", action="version", version=f"ocr (ocr_core) {__version__}")
     return p
+
+
+def _dpi(text: str) -> int:
+    """--dpi checked before any input is read: a bad value is bad usage (exit 2), not an unreadable file."""
+    from ocr_core.errors import OcrError
+    from ocr_core.pdf import check_dpi  # imported only when --dpi is given: `ocr --help` stays quick
+
+    try:
+        return check_dpi(text)
+    except OcrError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def batch_main(argv: list[str]) -> int:

@@ -90,6 +90,10 @@ def test_exit_codes_and_messages(capsysbinary: pytest.CaptureFixture[bytes], tmp
     with pytest.raises(SystemExit) as usage:
         cli.main(["--format", "docx", str(SCAN)])
     assert usage.value.code == 2
+    for dpi in ("5000", "²", "abc"):  # checked before reading: bad usage, not an unreadable PDF (was exit 1)
+        with pytest.raises(SystemExit) as usage:
+            cli.main([str(PDF), "--dpi", dpi])
+        assert usage.value.code == 2 and "dpi must be a whole number" in capsysbinary.readouterr().err.decode()
     code, _, err = run_main([str(SCAN), str(PDF), "-f", "hocr"], capsysbinary)
     assert code == 2 and "-o FOLDER" in err  # several hOCR documents cannot share stdout
     with pytest.raises(SystemExit) as version:

@@ -166,6 +166,11 @@ class FunctionTimedOut(Exception):
     """The function ran past its timeout: API Gateway answers 504, Lambda recycles the sandbox."""
 
 
+class EmulatorExited(Exception):
+    """The function's emulator is not running: e.g. one of the free ports it was given was taken by
+    another process before it could bind it (a busy test run); a fresh one gets new ports."""
+
+
 def invoke(fn: Function, event: dict[str, Any]) -> dict[str, Any]:
     """POST the event to the function's emulator. Called from the function's one-worker executor,
     so invocations of one function run one at a time (as in one Lambda container)."""
@@ -175,6 +180,8 @@ def invoke(fn: Function, event: dict[str, Any]) -> dict[str, Any]:
             reply = requests.post(url, data=json.dumps(event), timeout=(5, fn.timeout + TIMEOUT_GRACE_SECONDS))
             break
         except requests.ConnectionError:
+            if fn.proc is not None and fn.proc.poll() is not None:
+                raise EmulatorExited(fn.name) from None
             if attempt == 99:
                 raise
             time.sleep(0.1)
@@ -239,9 +246,18 @@ class Front:
     def __init__(self, functions: list[Function], cors_origin: str, cors: dict[str, Any], max_waiting: int,
                  restart: Any) -> None:
         self.functions, self.cors_origin, self.cors, self.max_waiting = functions, cors_origin, cors, max_waiting
-        self.restart = restart  # fn -> None: a fresh emulator after a timeout (Lambda recycles the sandbox)
+        self.restart = restart  # fn -> None: a fresh emulator after a timeout (Lambda recycles the sandbox) or an exit
         self.executors = {fn.name: ThreadPoolExecutor(1, thread_name_prefix=fn.name) for fn in functions}
         self.busy: dict[str, int] = {fn.name: 0 for fn in functions}  # running + waiting, per function
+
+    def _invoke(self, fn: Function, event: dict[str, Any]) -> dict[str, Any]:
+        """`invoke`, once more on a fresh emulator if the function's emulator had exited."""
+        try:
+            return invoke(fn, event)
+        except EmulatorExited:
+            sys.stderr.write(f"{fn.name}'s emulator had exited (exit code {fn.proc.returncode if fn.proc else None}): restarting it\n")
+            self.restart(fn)
+            return invoke(fn, event)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -305,7 +321,7 @@ class Front:
             return self._gateway(429, "Too Many Requests", **{"retry-after": "1"})
         self.busy[fn.name] += 1
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(self.executors[fn.name], invoke, fn, event)
+            reply = await asyncio.get_running_loop().run_in_executor(self.executors[fn.name], self._invoke, fn, event)
         except FunctionTimedOut:
             sys.stderr.write(f"{fn.name} timed out after {fn.timeout} s: restarting its emulator\n")
             await asyncio.get_running_loop().run_in_executor(self.executors[fn.name], self.restart, fn)

@@ -79,6 +79,18 @@ def test_timeout_is_a_504_and_the_function_recovers(slow_template: Path) -> None
         assert requests.post(api.url + "/slow", json={"sleep": 0}, timeout=60).status_code == 200
 
 
+def test_an_emulator_that_exited_is_started_again(slow_template: Path) -> None:
+    """An emulator can die before its first request (another process took one of its free ports in a
+    busy test run: that function then answered 502 to every request); the next request restarts it."""
+    with LocalApi(port=0, template=slow_template) as api:
+        assert requests.post(api.url + "/slow", json={}, timeout=60).status_code == 200
+        (fn,) = api.functions
+        local_api.stop_function(fn)  # as if it had exited by itself
+        assert fn.proc is not None and fn.proc.poll() is not None
+        assert requests.post(api.url + "/slow", json={}, timeout=60).json() == {"bytes": 2}
+        assert fn.proc.poll() is None  # a fresh emulator
+
+
 def test_queue_is_bounded_with_429(tmp_path: Path) -> None:
     """Five calls while the function is busy: one runs, one waits, three are refused. The running call blocks
     until the test releases it (after the refusals arrived), so no machine is too slow to get all five in."""

@@ -41,29 +41,32 @@ def _check_fonts() -> None:
                          "(training/install-fonts.sh)")
 
 
+def _rendered(kind: str, count: int, seed: int, sample) -> list[tuple[Path, str]]:
+    """`count` images drawn by `sample(rng) -> (gray, text)` with fixed seeds, written to one temp folder."""
+    _check_fonts()
+    folder = _folder()
+    out = []
+    for i in range(count):
+        gray, text = sample(random.Random(seed * 1000 + i))
+        path = folder / f"{kind}-{i:04d}.png"
+        cv2.imwrite(str(path), gray)
+        out.append((path, text))
+    return out
+
+
 def lines(count: int = LINES) -> list[tuple[Path, str]]:
     """(PNG of one receipt line, its text), deterministic."""
     from training.synth import receipt_validation_sample
 
-    _check_fonts()
-    out = []
-    for i in range(count):
-        gray, text = receipt_validation_sample(random.Random(LINE_SEED * 1000 + i))
-        path = _folder() / f"line-{i:04d}.png"
-        cv2.imwrite(str(path), gray)
-        out.append((path, text))
-    return out
+    return _rendered("line", count, LINE_SEED, receipt_validation_sample)
 
 
 def pages(count: int = PAGES) -> list[tuple[Path, str]]:
     """(PNG of a whole slip, its lines joined by newlines), deterministic."""
     from training.synth import receipt_page
 
-    _check_fonts()
-    out = []
-    for i in range(count):
-        gray, texts = receipt_page(random.Random(PAGE_SEED * 1000 + i))
-        path = _folder() / f"page-{i:02d}.png"
-        cv2.imwrite(str(path), gray)
-        out.append((path, "\n".join(texts)))
-    return out
+    def slip(rng: random.Random) -> tuple:
+        gray, texts = receipt_page(rng)
+        return gray, "\n".join(texts)
+
+    return _rendered("page", count, PAGE_SEED, slip)

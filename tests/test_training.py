@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing as mp
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -15,7 +18,7 @@ import pytest
 from ocr_core.alphabet import ALPHABET
 from ocr_core.engine import OcrEngine
 from ocr_core.model_store import REPO_MODELS, ModelStore
-from training import iam, synth
+from training import data, iam, synth
 from training.train import TrainConfig, _paths, parse_args, train
 
 
@@ -26,6 +29,36 @@ def test_synthetic_samples_are_readable_lines_with_their_text() -> None:
         assert gray.dtype == np.uint8 and gray.ndim == 2 and gray.shape[1] > gray.shape[0] > 8
         assert text and set(text) <= set(ALPHABET)
         assert np.percentile(gray, 95) - np.percentile(gray, 1) > 40  # there is ink on paper
+
+
+def test_parallel_rendering_stays_a_bounded_number_of_samples_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A printed run grew to 7.9 GB in 35 minutes: its workers rendered an endless stream without waiting
+    for training to take the samples. Rendered samples are counted (in the forked workers) while the
+    consumer waits; the stream keeps the order a seed gives without workers."""
+    rendered = mp.get_context("fork").Value("i", 0)
+    real = data.prepared
+
+    def counted(gray: np.ndarray, text: str, steps: tuple[str, ...] = ()) -> tuple | None:
+        sample = real(gray, text, steps)
+        if sample is not None:
+            with rendered.get_lock():
+                rendered.value += 1
+        return sample
+
+    monkeypatch.setattr(data, "prepared", counted)  # each rendered sample's last step; the workers fork after this
+    stream = data.synthetic_samples("printed", 7, None, workers=1)
+    taken = list(itertools.islice(stream, 5))
+    bound = len(taken) + data.lookahead(1)
+    last, still_since, start = -1, time.monotonic(), time.monotonic()
+    while rendered.value <= bound and time.monotonic() - still_since < 1.0 and time.monotonic() - start < 20:
+        if rendered.value != last:  # rendering goes on: wait until it stops (bounded) or passes the bound
+            last, still_since = rendered.value, time.monotonic()
+        time.sleep(0.05)
+    assert rendered.value <= bound, f"{rendered.value} samples rendered for {len(taken)} taken"
+    stream.close()
+    alone = list(itertools.islice(data.synthetic_samples("printed", 7, None, workers=0), 5))
+    assert [t for _, t in taken] == [t for _, t in alone]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(taken, alone))
 
 
 def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> None:

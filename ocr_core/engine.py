@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ocr_core import quality
 from ocr_core.backends import BACKENDS, RecognitionBackend
 from ocr_core.detect import LineDetector, make_detector
 from ocr_core.errors import BadRequestError, DeadlineExceeded, InvalidImageError, ModelError, OcrError
@@ -127,10 +128,11 @@ class OcrEngine:
                 detect_ms += (time.perf_counter() - t) * 1000
                 if mpx >= 1.0:  # small images cost mostly fixed overhead: they would inflate the per-Mpx rate
                     self._learn("detect_mpx", (time.perf_counter() - t) / mpx)
+                blur = quality.page_blur([r.crop for r in regions], [r.band[1] - r.band[0] for r in regions])
                 t = time.perf_counter()
                 lines = backend.read_lines(regions, mode, deadline)
                 recog_ms += (time.perf_counter() - t) * 1000
-            out_pages.append(Page(page.page, page.width, page.height, lines, rotation))
+            out_pages.append(Page(page.page, page.width, page.height, lines, rotation, blur))
         timings.update(detect=detect_ms, recognize=recog_ms)
         timings["total"] = before + (time.perf_counter() - start) * 1000  # page decoding happens inside
         used = Counter(ln.mode for p in out_pages for ln in p.lines)

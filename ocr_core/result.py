@@ -63,6 +63,7 @@ class Page:
     height: int
     lines: list[Line]
     rotation: int = 0  # clockwise degrees the image was turned to read it (0, 90, 180, 270); boxes stay in its pixels
+    blur: float | None = None  # edge blur in line heights (quality.page_blur); None: not measured
 
     @property
     def text(self) -> str:
@@ -73,7 +74,7 @@ class Page:
         """Codes of what may make this page's text unreliable (ocr_core.quality.WARNINGS)."""
         lines = [ln for ln in self.lines if ln.text]
         return quality.page_warnings(self.rotation, [ln.height for ln in lines], [len(ln.text) for ln in lines],
-                                     [ln.low_confidence for ln in lines])
+                                     [ln.low_confidence for ln in lines], self.blur)
 
     def to_dict(self) -> dict[str, Any]:
         """Page metadata and text; its lines are in the result's top-level `lines` (with `page`)."""

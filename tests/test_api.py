@@ -361,7 +361,7 @@ def test_body_over_the_lambda_payload_limit(api: Any) -> None:
 # ----------------------------------------------------------------------------- saying when unsure
 def test_turned_and_blurred_scans_carry_rotation_and_warnings(api: Any) -> None:
     """A scan sent upside down is read and says so (pages[].rotation, warnings); a blurred one is flagged
-    (low_confidence lines, mostly_unreadable), in the one-image answer and in the batch route's entries."""
+    (low_confidence lines, blurred, mostly_unreadable), in the one-image answer and in the batch route's entries."""
     import cv2
 
     gray = cv2.imread(str(TEST_DATA / "printed-scan.tif"), cv2.IMREAD_GRAYSCALE)
@@ -377,4 +377,4 @@ def test_turned_and_blurred_scans_carry_rotation_and_warnings(api: Any) -> None:
                data={"mode": "printed"})
     turned, fuzzy = res.json()["results"]
     assert turned["warnings"] == ["rotated"] and turned["pages"][0]["rotation"] == 180
-    assert fuzzy["warnings"] == ["mostly_unreadable"] and all(line["low_confidence"] for line in fuzzy["lines"])
+    assert fuzzy["warnings"] == ["blurred", "mostly_unreadable"] and all(line["low_confidence"] for line in fuzzy["lines"])

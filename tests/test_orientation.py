@@ -212,7 +212,7 @@ def test_deadline_is_checked_before_finding_the_lines_of_a_turned_copy(monkeypat
 def test_blurred_scan_is_flagged_and_the_clean_one_is_not(engine: OcrEngine, upright: OcrResult) -> None:
     blurred = engine.read(png(cv2.GaussianBlur(scan_turned(0), (0, 0), 3)), mode="printed").to_dict()
     assert blurred["lines"] and all(line["low_confidence"] for line in blurred["lines"])
-    assert blurred["warnings"] == ["mostly_unreadable"] == blurred["pages"][0]["warnings"]
+    assert blurred["warnings"] == ["blurred", "mostly_unreadable"] == blurred["pages"][0]["warnings"]
     clean = upright.to_dict()
     assert not any(line["low_confidence"] for line in clean["lines"]) and clean["warnings"] == []
 
@@ -241,4 +241,4 @@ def test_batch_job_json_carries_rotation_and_warnings(tmp_path: Path) -> None:
     blurred = json.loads((tmp_path / "out" / "printed" / "blurred.png.json").read_text())
     assert turned["pages"][0]["rotation"] == 180 and turned["warnings"] == ["rotated"]
     assert cer(TRUTH, turned["text"]) < 0.03
-    assert blurred["warnings"] == ["mostly_unreadable"] and all(ln["low_confidence"] for ln in blurred["lines"])
+    assert blurred["warnings"] == ["blurred", "mostly_unreadable"] and all(ln["low_confidence"] for ln in blurred["lines"])

@@ -78,7 +78,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                      "read it: 0, 90, 180, 270), text, line_count (its lines are in `lines`), warnings"},
             "warnings": {"type": "array", "items": {"type": "string"},
                          "description": "every page's warning codes, once each: rotated (read turned), too_small "
-                                        "(very small print), mostly_unreadable (most text read with low confidence)"},
+                                        "(very small print), blurred (blurred ink edges), mostly_unreadable (most text read with low confidence)"},
             "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },

@@ -135,5 +135,10 @@ def test_the_web_page_and_the_spec_use_the_vocabulary() -> None:
     js = (static / "app.js").read_text()
     assert re.search(r"const MAX_BODY_BYTES = (\d+);", js).group(1) == str(vocabulary.MAX_BODY_BYTES)
     assert re.search(r"const MAX_BATCH = (\d+);", js).group(1) == str(vocabulary.MAX_BATCH_IMAGES)
+    from ocr_core.quality import WARNINGS
+
+    table = re.search(r"const WARNINGS = \{\n(.*?)\n\};", js, re.S)
+    assert table, "the page's WARNINGS table is gone"
+    assert {k: json.loads(v) for k, v in re.findall(r'^\s*(\w+): (".*"),$', table.group(1), re.M)} == WARNINGS
     spec = json.loads((REPO / "functions" / "web" / "openapi.json").read_text())
     assert spec["components"]["schemas"]["Mode"]["enum"] == list(vocabulary.MODES)

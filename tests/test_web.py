@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import pypdfium2
 import pytest
 import requests
-from conftest import local_api_with_upload_bucket
+from conftest import TEST_DATA, local_api_with_upload_bucket
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -31,6 +32,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from functions.local_api import LocalApi
 from ocr_core.metrics import cer
+from ocr_core.quality import WARNINGS
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -168,6 +170,42 @@ def test_page_reads_several_files_through_the_batch_route(api: LocalApi, browser
         assert browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.line")
     assert cer(expected("handwritten-note"), texts["handwritten-note.png"]) < 0.3, texts
     assert cer(expected("printed-letter"), texts["printed-letter.png"]) < 0.08, texts
+
+
+def test_page_shows_warnings_rotation_and_flagged_lines(api: LocalApi, browser: Any, tmp_path: Path) -> None:
+    """What the API says about a doubtful read is on the page: each warning's meaning in a banner, the turn a
+    page was read at, the lines under their model's threshold marked in the list and over the image."""
+    scan = cv2.imread(str(TEST_DATA / "printed-scan.tif"), cv2.IMREAD_GRAYSCALE)
+    files = {"sharp.png": scan, "upside-down.png": cv2.rotate(scan, cv2.ROTATE_180),
+             "blurred.png": cv2.GaussianBlur(scan, (0, 0), 3)}
+    for name, gray in files.items():
+        cv2.imwrite(str(tmp_path / name), gray)
+    read_files(browser, api, *(tmp_path / name for name in files), mode="printed")
+    sent = [("images", (name, (tmp_path / name).read_bytes())) for name in files]
+    results = requests.post(api.url + "/api/ocr/batch", files=sent, data={"mode": "printed"}, timeout=120).json()["results"]
+    pages = [r["pages"][0] for r in results]
+    assert pages[0]["warnings"] == [] and not any(line["low_confidence"] for line in results[0]["lines"])
+    assert pages[1]["rotation"] == 180 and pages[1]["warnings"] == ["rotated"]
+    assert "blurred" in pages[2]["warnings"] and all(line["low_confidence"] for line in results[2]["lines"])
+    for index, (name, result, page) in enumerate(zip(files, results, pages)):
+        browser.find_elements(By.CSS_SELECTOR, "#files-list li button")[index].click()
+        wait(browser, lambda d, n=name: d.find_element(By.ID, "meta").text.startswith(n + ":"), 10)
+        banner = browser.find_element(By.ID, "warnings")
+        items = banner.find_elements(By.TAG_NAME, "li")
+        assert [li.get_dom_attribute("data-code") for li in items] == page["warnings"]
+        assert [li.text for li in items] == [WARNINGS[code] for code in page["warnings"]]
+        assert banner.is_displayed() == bool(page["warnings"])
+        rotation = browser.find_element(By.ID, "rotation")
+        assert rotation.is_displayed() == bool(page["rotation"])
+        assert (f"turned {page['rotation']}° clockwise" in rotation.text) == bool(page["rotation"])
+        flagged = sum(line["low_confidence"] for line in result["lines"])
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#lines li.flagged")) == flagged
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#lines li.flagged .flag")) == flagged
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#overlay polygon.line.flagged")) == flagged
+    # the blurred page is shown last: its banner and flagged lines stand out (styled, not only classed)
+    assert browser.find_element(By.ID, "warnings").value_of_css_property("border-left-style") == "solid"
+    assert browser.find_element(By.CSS_SELECTOR, "#lines li.flagged").value_of_css_property("border-left-style") == "solid"
+    assert browser.find_element(By.CSS_SELECTOR, "#overlay polygon.line.flagged").value_of_css_property("stroke-width") == "3px"
 
 
 def test_docs_serve_the_generated_description(api: LocalApi, browser: Any) -> None:

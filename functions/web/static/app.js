@@ -9,6 +9,13 @@ const MAX_BODY_BYTES = 4400000; // the API's request body limit: MAX_BODY_BYTES 
 // (tests/test_structure.py keeps the two equal; a static page cannot follow an override there, so change both)
 const MAX_BATCH = 10; // images per /api/ocr/batch request: MAX_BATCH_IMAGES in ocr_core/vocabulary.py
 const MULTIPART_SLACK = 64 * 1024; // room for the multipart headers of a batch body (as ocr_core/client.py)
+// What each page warning code means: WARNINGS in ocr_core/quality.py (tests/test_structure.py keeps the two equal)
+const WARNINGS = {
+  rotated: "the page was sideways or upside down: it was turned (its rotation, degrees clockwise) to read it",
+  too_small: "the text is very small (lines under 10 px tall): scan at a higher resolution",
+  blurred: "the text is blurred (out of focus or moved): take a sharper photo or scan",
+  mostly_unreadable: "most of the page was read with low confidence: check the text, or try a cleaner scan",
+};
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
@@ -170,6 +177,22 @@ function show(index) {
   draw();
 }
 
+// The current page's warnings (a banner, each code's meaning) and the turn it was read at.
+function showWarnings(result) {
+  const page = result && ((result.pages || []).find((p) => p.page === state.page) || { page: state.page, rotation: 0, warnings: result.warnings });
+  const codes = page ? page.warnings || [] : [];
+  $("warnings").replaceChildren(...codes.map((code) => {
+    const li = document.createElement("li");
+    li.dataset.code = code;
+    li.textContent = WARNINGS[code] || code;
+    return li;
+  }));
+  $("warnings").hidden = !codes.length;
+  $("rotation").hidden = !(page && page.rotation);
+  $("rotation").textContent = page && page.rotation
+    ? `Page ${page.page} was read turned ${page.rotation}° clockwise (the boxes are drawn on the image as it was sent).` : "";
+}
+
 function pageSize(result, page) {
   const p = (result.pages || []).find((x) => x.page === page);
   return p ? [p.width, p.height] : [result.width, result.height];
@@ -196,6 +219,7 @@ function draw() {
   const lines = $("lines");
   svg.replaceChildren();
   lines.replaceChildren();
+  showWarnings(entry && entry.result);
   if (!entry || !entry.result) return;
   const result = entry.result;
   const threshold = Number($("threshold").value);
@@ -207,7 +231,8 @@ function draw() {
   result.lines.filter((line) => (line.page || 1) === state.page).forEach((line, n) => {
     const lineClass = confidenceClass(line.confidence, threshold);
     const group = document.createElementNS(SVG, "g");
-    group.append(polygon(line.box, `line ${lineClass}`, `${line.text} (${line.confidence.toFixed(2)})`));
+    const flagged = line.low_confidence ? " flagged" : ""; // under its model's calibrated threshold (the API says so)
+    group.append(polygon(line.box, `line ${lineClass}${flagged}`, `${line.text} (${line.confidence.toFixed(2)})`));
     if (showWords) {
       (line.words || []).forEach((w) => {
         group.append(polygon(w.box, `word ${confidenceClass(w.confidence, threshold)}`, `${w.text} (${w.confidence.toFixed(2)})`));
@@ -216,7 +241,7 @@ function draw() {
     svg.append(group);
 
     const li = document.createElement("li");
-    li.className = lineClass;
+    li.className = lineClass + flagged;
     (line.words && line.words.length ? line.words : [line]).forEach((w, k) => {
       if (k) li.append(" ");
       const span = document.createElement("span");
@@ -228,6 +253,13 @@ function draw() {
     const badge = document.createElement("small");
     badge.textContent = line.confidence.toFixed(2);
     li.append(" ", badge);
+    if (line.low_confidence) {
+      const flag = document.createElement("strong");
+      flag.className = "flag";
+      flag.textContent = "check";
+      flag.title = `read with low confidence for the ${line.mode} model: check this line`;
+      li.append(" ", flag);
+    }
     li.addEventListener("mouseenter", () => group.classList.add("hover"));
     li.addEventListener("mouseleave", () => group.classList.remove("hover"));
     li.dataset.line = String(n);

@@ -171,6 +171,25 @@ def _alarm_row(name: str, got: list) -> str:
     return f"| {name} | {len(got)} | {len(flagged)} | {mean(flagged)} | {mean(rest)} |"
 
 
+def dense_page_cost() -> tuple[int, float]:
+    """`page_blur` on the speed benchmark's dense 300-dpi page (57 lines): its lines, median CPU ms of 20 runs."""
+    import tempfile
+
+    from benchmarks.speed import dense_page
+    from ocr_core.segment import segment_lines
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "dense.png"
+        dense_page(path)
+        regions = segment_lines(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+    times = []
+    for _ in range(20):
+        t = time.process_time()
+        quality.page_blur([r.crop for r in regions], [r.band[1] - r.band[0] for r in regions])
+        times.append(time.process_time() - t)
+    return len(regions), 1000 * float(np.median(times))
+
+
 def threshold(rows: list[dict]) -> float | None:
     """Lower edge of the first bucket from which on every bucket's mean CER is over TARGET_CER
     (pages read upright: on a page the orientation check turned, the "lines" measured are not lines)."""
@@ -189,7 +208,7 @@ def threshold(rows: list[dict]) -> float | None:
     return over
 
 
-def report(rows: list[dict], cpu_ms: float, alarms: list[str], args: argparse.Namespace) -> str:
+def report(rows: list[dict], cpu_ms: float, dense: tuple[int, float], alarms: list[str], args: argparse.Namespace) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     found = threshold(rows)
     out = [f"# Blur: the page blur measure against our CER ({dt.date.today()}, commit {commit})", "",
@@ -221,8 +240,9 @@ def report(rows: list[dict], cpu_ms: float, alarms: list[str], args: argparse.Na
             f"{sum(r['flagged'] for r in sharp)} of {len(sharp)} unblurred pages flagged; "
             f"{sum(not r['flagged'] for r in bad)} of {len(bad)} pages over 10% CER not flagged "
             "(too small, or unreadable for other reasons: `mostly_unreadable` covers those).", "",
-            f"Cost: `page_blur` takes {cpu_ms:.2f} ms CPU per page on average (these pages; "
-            "`benchmarks.page_profile` has it on a dense 300-dpi page).", "",
+            f"Cost: `page_blur` takes {cpu_ms:.2f} ms CPU per page on average on these pages, {dense[1]:.1f} ms on "
+            f"`benchmarks.speed`'s dense 300-dpi page ({dense[0]} lines, {quality.BLUR_LINES} of them measured; "
+            "the whole page takes about 0.9 s CPU to read, `benchmarks/reports/speed.md`).", "",
             "## False alarms on real images (checked after the threshold was set, never used to set it)", "",
             "| images | count | flagged `blurred` | CER of the flagged | CER of the rest |", "| --- | --- | --- | --- | --- |",
             *alarms, "",
@@ -265,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     engine = OcrEngine()
     rows, cpu_ms = measure(engine, args.pages_per_cell)
-    return publish(report(rows, cpu_ms, false_alarms(engine), args), args.out)
+    return publish(report(rows, cpu_ms, dense_page_cost(), false_alarms(engine), args), args.out)
 
 
 if __name__ == "__main__":

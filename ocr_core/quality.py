@@ -28,10 +28,11 @@ import numpy as np
 LOW_CONFIDENCE = {"printed": 0.85, "handwritten": 0.80, "tesseract": 0.60}  # per model (Line.mode)
 SMALL_TEXT_PX = 10  # median line height (ascender to descender) under which print reads badly (the shipped scan: 10-11 px lines read as well as 29 px, 7-8 px ones do not)
 MOSTLY_UNREADABLE = 0.5  # share of a page's characters in low-confidence lines above which it is "mostly unreadable"
-BLURRED = 0.09  # page blur (below: Gaussian sigma of its edges, in line heights) above which the text is "too blurred"
+BLURRED = 0.09  # page blur (`page_blur`: its edges' Gaussian sigma in line heights) above which the text is "too blurred"
 BLUR_LINES = 12  # lines sampled per page to measure its blur (spread over the page)
 EDGE_LEVELS = (0.25, 0.75)  # the part of the ink-to-paper range whose width is measured
 SOBEL_WIDTH_PX = 1.0  # the edge width a perfectly sharp step measures (Sobel's own spread), taken off
+STEP_WIDTH_SIGMAS = 1.349  # a Gaussian-blurred step's 25-75% width, in sigmas (2 x 0.6745)
 MIN_CONTRAST = 24  # paper minus ink (gray levels) under which a crop's edges are not measured
 MIN_EDGE_PIXELS = 20  # fewer pixels between the two levels: no edge to measure (e.g. a bilevel scan: sharp)
 
@@ -54,7 +55,7 @@ def edge_sigma(crop: np.ndarray) -> float | None:
     The edge width is the distance the gray level takes to go from 25% to 75% of the way from ink
     to paper: that level range divided by the mean gradient of the pixels between the two levels
     (by the coarea formula every edge counts in proportion to its length, so no edge has to be
-    found). A Gaussian-blurred step is 1.349 sigma wide; a sharp one measures SOBEL_WIDTH_PX, taken
+    found). A Gaussian-blurred step is STEP_WIDTH_SIGMAS wide; a sharp one measures SOBEL_WIDTH_PX, taken
     off in quadrature. Levels are the crop's own (ink: 2nd percentile, paper: median), so faint or
     thin strokes that blur lightens are measured as well. None: too little contrast or no grey
     levels between ink and paper (a bilevel scan).
@@ -72,7 +73,7 @@ def edge_sigma(crop: np.ndarray) -> float | None:
     gradient = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125),
                              cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125))
     width = (hi - lo) / max(float(gradient[between].mean()), 1e-6)
-    return float(np.sqrt(max(width**2 - SOBEL_WIDTH_PX**2, 0.0)) / 1.349)
+    return float(np.sqrt(max(width**2 - SOBEL_WIDTH_PX**2, 0.0)) / STEP_WIDTH_SIGMAS)
 
 
 def page_blur(crops: list[np.ndarray], line_heights: list[float]) -> float | None:

@@ -191,7 +191,7 @@ def main() -> None:
                      f"{r['seconds']:.1f} | {timeout} | {r['peak_rss_mb']:,.0f} | {memory}{'' if ok else ' **over**'} |")
     lines += ["", "Every answer arrives before the timeout: reading stops 2.5 s before it (504 `timeout` for one "
               "image; for a batch, `timeout` entries and a warning, each image keeping 1 s for those after it), "
-              "and earlier when the next step (decoding a page, finding its lines, 16 lines per model) would not "
+              "and earlier when the next step (decoding a page, finding its lines, a batch of 8 lines per model run at once: 16 on 2 cores) would not "
               "fit by 1.5x what such steps have cost so far: a step cannot be interrupted, so the engine does not "
               "start one it cannot finish. Limits that refuse work before it starts: 20 MiB, 50 Mpx per page, "
               "100 Mpx per image (`OCR_MAX_TOTAL_PIXELS`), 50 pages, 10 images per batch. On this contended "

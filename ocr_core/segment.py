@@ -386,7 +386,60 @@ def _group_lines(stats: np.ndarray, keep: np.ndarray, h_text: float) -> tuple[np
             if others.sum() <= 1:
                 y0, y1 = min(y0, y[j]), max(y1, y[j] + h[j])
         bands.append((x[members].min(), y0, (x + w)[members].max(), y1, ctop[i], cbot[i]))
+    return _join_table_rows(line_of, bands, h_text)
+
+
+def _join_table_rows(line_of: np.ndarray, bands: list[tuple], h_text: float) -> tuple[np.ndarray, list[tuple]]:
+    """Cells of one table row (a receipt's item and its price) -> one line, read left to right.
+
+    A cell is a line's nearest right-hand neighbour on its row (their cores overlap by half) whose right
+    edge more lines share than its left edge (prices, right-aligned at the slip's edge), or any such
+    neighbour when the right-hand neighbours are under half as wide as their left-hand ones.
+    Two columns of text are left-aligned (or justified: both edges) and of equal widths: never joined.
+    Repeated while it joins (a price broken in two pieces is joined first, then to its item).
+    """
+    for _ in range(4):
+        b = np.array(bands, np.float64)
+        parent = _row_cells(b, h_text)
+        roots, new_of = np.unique(parent, return_inverse=True)
+        if len(roots) == len(bands):
+            break
+        bands = [(b[m, 0].min(), b[m, 1].min(), b[m, 2].max(), b[m, 3].max(), b[m, 4].min(), b[m, 5].max())
+                 for m in (parent == r for r in roots)]
+        line_of = np.where(line_of >= 0, new_of[np.maximum(line_of, 0)], -1)
     return line_of, bands
+
+
+def _row_cells(b: np.ndarray, h_text: float) -> np.ndarray:
+    """One round of `_join_table_rows`: per line, the line its row joins it to (itself if none)."""
+    n = len(b)
+    parent = np.arange(n)
+    if n < 3:
+        return parent
+    x0, x1, ctop, cbot = b[:, 0], b[:, 2], b[:, 4], b[:, 5]
+    core = cbot - ctop
+    right_of = np.full(n, -1)
+    for i in range(n):
+        overlap = np.minimum(cbot, cbot[i]) - np.maximum(ctop, ctop[i])
+        cand = (overlap > 0.5 * np.minimum(core, core[i])) & (x0 > x1[i])
+        if cand.any():
+            right_of[i] = np.flatnonzero(cand)[x0[cand].argmin()]
+    left = np.flatnonzero(right_of >= 0)
+    cells = np.unique(right_of[left])
+    if not len(cells):
+        return parent
+
+    def peers(edge: np.ndarray) -> np.ndarray:
+        """How many other lines share each cell's edge (within a text height)."""
+        return (np.abs(edge[cells, None] - edge[None, :]) < h_text).sum(axis=1) - 1
+
+    ends, starts = peers(x1), peers(x0)
+    short = len(cells) >= 2 and np.median((x1 - x0)[cells]) < 0.5 * np.median((x1 - x0)[left])
+    is_cell = np.zeros(n, bool)
+    is_cell[cells] = short | (ends >= 2) & (ends > starts)
+    for i in left[is_cell[right_of[left]]]:
+        parent[parent == parent[right_of[i]]] = parent[i]
+    return parent
 
 
 def _attach(rest: np.ndarray, line_of: np.ndarray, frags: list[np.ndarray], stats: np.ndarray, h_text: float) -> None:
@@ -471,10 +524,23 @@ def _reading_order(bands: np.ndarray, idx: list[int]) -> list[int]:
             continue
         cuts = np.flatnonzero(gaps >= (0.8 * gaps.max() if widest_only else 1e-9)) + 1
         groups = np.split(np.asarray(idx)[order], cuts)
+        if not widest_only and not _side_by_side(bands, groups):
+            continue  # lines at the left and centred ones taking turns, row by row: one column
         if not widest_only and len(groups) == 2 and _is_table(bands, list(groups[0]), list(groups[1])):
             return _by_rows(bands, idx)
         return [i for g in groups for i in _reading_order(bands, list(g))]
     return sorted(idx, key=lambda i: bands[i, 4] + bands[i, 5])
+
+
+def _side_by_side(bands: np.ndarray, groups: list[np.ndarray]) -> bool:
+    """Columns run side by side: some line of one sits beside (overlaps by a fifth of its height, in y)
+    a line of another. Groups whose lines each have a row of their own are one column, read by rows."""
+    y0, y1 = bands[:, 1], bands[:, 3]
+    label = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
+    idx = np.concatenate(groups)
+    overlap = np.minimum(y1[idx, None], y1[None, idx]) - np.maximum(y0[idx, None], y0[None, idx])
+    height = np.minimum((y1 - y0)[idx, None], (y1 - y0)[None, idx])
+    return bool(((overlap > 0.2 * height) & (label[:, None] != label[None, :])).any())
 
 
 def _is_table(bands: np.ndarray, left: list[int], right: list[int]) -> bool:

@@ -188,21 +188,47 @@ def test_from_rect_for_other_detectors() -> None:
     assert np.allclose(region.crop_x_to_box(0, 10)[:, 0].min(), region.box[0, 0] - 40)
 
 
-def test_receipt_items_and_prices_read_row_by_row() -> None:
-    """A till receipt's prices stand apart from their items (a wide gap, a column of their own): still one
-    row at a time, item then price, not every item and then every price."""
-    items = [("MILK 2L", "3.49"), ("BREAD", "2.10"), ("APPLES 1.2KG", "4.56"), ("COFFEE BEANS", "12.90"),
-             ("ROUNDING", "-0.05"), ("TOTAL INCL. OF GST", "23.00")]
+def _slip(rows: list[str | tuple[str, str] | None]) -> tuple[np.ndarray, list[float]]:
+    """A till slip in a monospace face, one printed row per entry: a text is centred, (item, price) an
+    item at the left with its price right-aligned at the slip's edge (no price: the item alone), None
+    a half-row feed. Returns the image and each printed row's middle y, top to bottom."""
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 22)
-    img = Image.new("L", (440, 80 + 34 * len(items)), 255)
+    img = Image.new("L", (460, 40 + 34 * len(rows)), 255)
     draw = ImageDraw.Draw(img)
-    draw.text((20, 20), "CORNER MARKET", font=font, fill=0)
-    for i, (item, price) in enumerate(items, 1):
-        draw.text((20, 20 + 34 * i), item, font=font, fill=0)
-        draw.text((420 - font.getlength(price), 20 + 34 * i), price, font=font, fill=0)
-    regions = segment_lines(np.asarray(img))
-    rows = [round((r.box[0, 1] - 20) / 34) for r in regions]
-    assert rows == sorted(rows) and set(rows) == set(range(len(items) + 1)), rows
-    for row in set(rows):  # within a row: the item, then its price
-        xs = [r.box[0, 0] for r, k in zip(regions, rows) if k == row]
-        assert xs == sorted(xs)
+    middles, y = [], 20
+    for row in rows:
+        if row is None:
+            y += 17
+            continue
+        if isinstance(row, str):
+            draw.text(((460 - font.getlength(row)) / 2, y), row, font=font, fill=0)
+        else:
+            draw.text((20, y), row[0], font=font, fill=0)
+            draw.text((440 - font.getlength(row[1]), y), row[1], font=font, fill=0)
+        middles.append(y + 11)
+        y += 34
+    return np.asarray(img), middles
+
+
+ITEMS = [("MILK 2L", "3.49"), ("BREAD", "2.10"), ("APPLES 1.2KG", "$14.56"), ("COFFEE BEANS", "12.90"),
+         ("ROUNDING", "-0.05"), ("TOTAL INCL. OF GST", "$123.00"), ("CASH", "150.00")]
+
+
+@pytest.mark.parametrize("rows", [
+    ["CORNER MARKET", *ITEMS],  # a clear channel before the prices: XY-cut sees two "columns"
+    ["CORNER MARKET", "THANK YOU FOR SHOPPING AT US", *ITEMS, "PRICES INCLUDE GST AT NINE PCT"],  # lines across it
+    [*ITEMS[:2], None, "TXN 0457", ("614 CUB RD", ""), None, *ITEMS[2:]],
+], ids=["channel", "lines-across", "centred-between-left"])
+def test_receipt_rows_are_lines_in_order(rows: list[str | tuple[str, str]]) -> None:
+    """A till receipt's prices stand apart from their items (a wide gap, right-aligned, a column of their
+    own): still one line per printed row, item and price together, rows top to bottom (also where
+    centred lines and lines at the left alternate: a narrow channel between them is no column gutter)."""
+    gray, middles = _slip(rows)
+    regions = segment_lines(gray)
+    _check_regions(regions, gray)
+    assert len(regions) == len(middles), [r.box[0].tolist() for r in regions]
+    found = [(r.band[0] + r.band[1]) / 2 for r in regions]
+    assert all(abs(a - b) < 10 for a, b in zip(found, middles, strict=True)), f"rows in order: {found}"
+    for region, row in zip(regions, [r for r in rows if r is not None], strict=True):
+        if isinstance(row, tuple) and row[1]:  # an item's line reaches its price at the slip's edge
+            assert region.box[:, 0].min() < 30 and region.box[:, 0].max() > 430

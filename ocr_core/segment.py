@@ -19,6 +19,7 @@ import numpy as np
 MAX_SKEW = 12.0  # degrees searched either way (phone photos of pages are usually within +-10)
 MARGIN_Y = 0.18  # crop margin above/below the line, as a fraction of its height
 MARGIN_X = 1.0  # crop margin left/right, in line heights
+CELL_WIDTH = 16  # widest table cell (a price, a code: ~15 characters) in text heights; a text column's line is wider
 
 
 @dataclass
@@ -392,10 +393,11 @@ def _group_lines(stats: np.ndarray, keep: np.ndarray, h_text: float) -> tuple[np
 def _join_table_rows(line_of: np.ndarray, bands: list[tuple], h_text: float) -> tuple[np.ndarray, list[tuple]]:
     """Cells of one table row (a receipt's item and its price) -> one line, read left to right.
 
-    A cell is a line's nearest right-hand neighbour on its row (their cores overlap by half) whose right
-    edge more lines share than its left edge (prices, right-aligned at the slip's edge), or any such
-    neighbour when the right-hand neighbours are under half as wide as their left-hand ones.
-    Two columns of text are left-aligned (or justified: both edges) and of equal widths: never joined.
+    A cell is a line's nearest right-hand neighbour on its row (their cores overlap by half), short
+    (`CELL_WIDTH`), whose right edge more lines share than its left edge (prices, right-aligned at the
+    slip's edge); or any such neighbour when the right-hand neighbours are under half as wide as their
+    left-hand ones. Lines of a second text column are long and of their column's width, and left-aligned
+    (or justified; a paragraph's indented first line shares only its right edge): never joined.
     Repeated while it joins (a price broken in two pieces is joined first, then to its item).
     """
     for _ in range(4):
@@ -436,7 +438,7 @@ def _row_cells(b: np.ndarray, h_text: float) -> np.ndarray:
     ends, starts = peers(x1), peers(x0)
     short = len(cells) >= 2 and np.median((x1 - x0)[cells]) < 0.5 * np.median((x1 - x0)[left])
     is_cell = np.zeros(n, bool)
-    is_cell[cells] = short | (ends >= 2) & (ends > starts)
+    is_cell[cells] = short | (ends >= 2) & (ends > starts) & ((x1 - x0)[cells] < CELL_WIDTH * h_text)
     for i in left[is_cell[right_of[left]]]:
         parent[parent == parent[right_of[i]]] = parent[i]
     return parent

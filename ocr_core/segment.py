@@ -19,6 +19,7 @@ import numpy as np
 MAX_SKEW = 12.0  # degrees searched either way (phone photos of pages are usually within +-10)
 MARGIN_Y = 0.18  # crop margin above/below the line, as a fraction of its height
 MARGIN_X = 1.0  # crop margin left/right, in line heights
+FIGURE_SIDE = 8  # a figure is at least this many text heights wide and tall (a drop capital is ~3)
 CELL_WIDTH = 16  # widest table cell (a price, a code: ~15 characters) in text heights; a text column's line is wider
 
 
@@ -78,6 +79,8 @@ def segment_lines(gray: np.ndarray) -> list[LineRegion]:
     if h_text is None:
         return []
     keep = _is_text(stats, h_text, ink.shape) & solid[1:]
+    figures = _figure_boxes(stats, keep, h_text)
+    keep &= ~_centres_inside(stats, figures)
     angle = _estimate_skew(labels, keep, h_text)
     to_rot, size = _rotation(gray.shape, -angle)
     if angle:  # deskew the page, keeping only text components in the mask
@@ -88,6 +91,8 @@ def segment_lines(gray: np.ndarray) -> list[LineRegion]:
         stats = stats[1:]
         keep = stats[:, 4] >= _speck_area(h_text)
     line_of, bands = _group_lines(stats, keep, h_text)
+    if len(figures):
+        line_of, bands = _drop_stroke_lines(stats, line_of, bands, h_text)
     if not bands:
         return []
     to_orig = cv2.invertAffineTransform(to_rot)
@@ -267,6 +272,44 @@ def _is_text(stats: np.ndarray, h_text: float, shape: tuple[int, int]) -> np.nda
     edge = (x == 0) | (y == 0) | (x + w == shape[1]) | (y + h == shape[0])
     border = edge & ((h > 2.5 * h_text) | (w > 8 * h_text) & (fill > 0.3))
     return ~(speck | huge | rule | border)
+
+
+def _figure_boxes(stats: np.ndarray, keep: np.ndarray, h_text: float) -> np.ndarray:
+    """(x, y, w, h) of the page's figures: big, densely drawn non-text components (an engraving, a
+    photo's dark areas; at least `FIGURE_SIDE` text heights each way and 15% inked). A frame drawn
+    around text is sparse (a few %), a drop capital small."""
+    x, y, w, h, area = stats.T.astype(np.float64)
+    figure = ~keep & (w >= FIGURE_SIDE * h_text) & (h >= FIGURE_SIDE * h_text) & (area >= 0.15 * w * h)
+    return stats[figure, :4]
+
+
+def _centres_inside(stats: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Components whose centre lies in one of the boxes: inside a figure, its loose hatching strokes
+    are character-sized but no text."""
+    cx, cy = stats[:, 0] + stats[:, 2] / 2, stats[:, 1] + stats[:, 3] / 2
+    inside = np.zeros(len(stats), bool)
+    for x, y, w, h in boxes:
+        inside |= (cx > x) & (cx < x + w) & (cy > y) & (cy < y + h)
+    return inside
+
+
+def _drop_stroke_lines(stats: np.ndarray, line_of: np.ndarray, bands: list[tuple], h_text: float
+                       ) -> tuple[np.ndarray, list[tuple]]:
+    """On a page with figures, drop "lines" made of a figure's loose strokes: under half of their
+    components (those at least half a text height tall) are glyph-shaped; the rest are hairlines (five
+    times as tall as wide, or under 0.3 text heights wide). Letters, digits and handwritten words are glyphs."""
+    w, h = stats[:, 2].astype(np.float64), stats[:, 3].astype(np.float64)
+    body = h >= 0.5 * h_text
+    glyph = body & (w >= 0.3 * h_text) & (w >= 0.2 * h)
+    count = np.bincount(line_of[line_of >= 0], minlength=len(bands))
+    n_body = np.bincount(line_of[body & (line_of >= 0)], minlength=len(bands))
+    n_glyph = np.bincount(line_of[glyph & (line_of >= 0)], minlength=len(bands))
+    kept = (n_glyph >= 0.5 * n_body) & (count > 0)
+    if kept.all():
+        return line_of, bands
+    new_of = np.cumsum(kept) - 1
+    line_of = np.where((line_of >= 0) & kept[np.maximum(line_of, 0)], new_of[np.maximum(line_of, 0)], -1)
+    return line_of, [band for band, k in zip(bands, kept, strict=True) if k]
 
 
 # ---------------------------------------------------------------- skew

@@ -531,7 +531,8 @@ def _merge_fragments(frags: list[np.ndarray], stats: np.ndarray, h_text: float) 
     for i in range(n):  # each piece with its nearest right neighbour on the same row
         overlap = np.minimum(lbot, rbot[i]) - np.maximum(ltop, rtop[i])
         gap = x0 - x1[i]
-        cand = (overlap > 0.25 * np.minimum(lbot - ltop, rbot[i] - rtop[i])) & (gap > 0)
+        # touching or slightly overlapping pieces of a row join too (a comma or a descender between them)
+        cand = (overlap > 0.25 * np.minimum(lbot - ltop, rbot[i] - rtop[i])) & (gap > -h_text) & (x0 > x0[i])
         cand &= gap < 4 * np.maximum(asc, asc[i])
         if cand.any():
             j = int(np.flatnonzero(cand)[gap[cand].argmin()])

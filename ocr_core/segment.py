@@ -20,6 +20,7 @@ MAX_SKEW = 12.0  # degrees searched either way (phone photos of pages are usuall
 MARGIN_Y = 0.18  # crop margin above/below the line, as a fraction of its height
 MARGIN_X = 1.0  # crop margin left/right, in line heights
 FIGURE_SIDE = 8  # a figure is at least this many text heights wide and tall (a drop capital is ~3)
+MIN_DEPTH = 35  # ink is at least this much darker than the flattened paper (unless the ink itself is fainter)
 CELL_WIDTH = 16  # widest table cell (a price, a code: ~15 characters) in text heights; a text column's line is wider
 
 
@@ -241,9 +242,11 @@ def _binarize(flat: np.ndarray, bg: np.ndarray, sigma: float) -> tuple[np.ndarra
     # the threshold depends on the pixel's paper brightness only: computed once per brightness (a
     # 256-entry table), not once per pixel in float64 (that was 40 % of finding a dense page's lines)
     brightness = np.arange(256, dtype=np.uint8)[None, :]
+    darkest = int(np.searchsorted(cum, 0.005 * cum[-1]))  # the ink's level: faded print may be 30 levels from paper
+    floor = min(MIN_DEPTH, max(12, (paper - darkest) // 2))
     masks = []
     for sigmas in (4, 6):
-        depth = np.maximum(cv2.divide(sigmas * sigma * 255, brightness), 35)
+        depth = np.maximum(cv2.divide(sigmas * sigma * 255, brightness), floor)
         limit = np.minimum(cv2.subtract(paper, depth), t).astype(np.uint8)
         masks.append(cv2.compare(flat, cv2.LUT(bg, limit), cv2.CMP_LE))
     return (masks[0], masks[1]) if cv2.countNonZero(masks[1]) else None
@@ -538,16 +541,16 @@ def _merge_fragments(frags: list[np.ndarray], stats: np.ndarray, h_text: float) 
             j = int(np.flatnonzero(cand)[gap[cand].argmin()])
             pairs.append((gap[j], i, j))
     parent = np.arange(n)
-    for _gap, i, j in sorted(pairs):  # narrowest gaps first
+    for gap, i, j in sorted(pairs):  # narrowest gaps first
         ri, rj = parent[i], parent[j]
         if ri == rj:
             continue
-        # A gutter, if more lines nearby start where j does than cross the gap.
+        # A gutter (at least a text height wide), if more lines nearby start where j does than cross the gap.
         near = (parent == np.arange(n)) & (top < bot[rj] + 5 * h_text) & (bot > top[rj] - 5 * h_text)
         near[[ri, rj]] = False
         aligned = (near & (np.abs(x0 - x0[j]) < h_text)).sum()
         mid = (x1[i] + x0[j]) / 2
-        if aligned >= 2 and aligned > (near & (x0 < mid) & (x1 > mid)).sum():
+        if gap >= h_text and aligned >= 2 and aligned > (near & (x0 < mid) & (x1 > mid)).sum():
             continue
         parent[parent == rj] = ri  # extents of a group live at its root
         x0[ri], x1[ri] = min(x0[ri], x0[rj]), max(x1[ri], x1[rj])

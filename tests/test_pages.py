@@ -5,13 +5,18 @@ nobody here made. `linn.png` is a 300-dpi scan of a 1985 product sheet: a full-w
 justified columns with indented paragraphs and headings, then full-width bullets; `linn.txt` is its
 transcription as OCRmyPDF ships it. `huck-finn-p29.jpg` is a 1884 book page at ~100 dpi: an
 illustration with its caption beside eleven text lines, bleed-through from the other side, then
-full-width lines; `huck-finn-p29.txt` is our transcription of its text (the caption last).
+full-width lines; `huck-finn-p29.txt` is our transcription of its text (the caption last). The last
+test is a rendered page (print in two columns, a photo, a handwritten note), read in auto mode.
 """
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from conftest import TEST_DATA
+from PIL import Image
+from test_segment import _page_with_photo_and_note
 
 from ocr_core.engine import OcrEngine
 from ocr_core.metrics import cer
@@ -47,3 +52,17 @@ def test_book_page_with_an_engraving(engine: OcrEngine) -> None:
     assert len(lines) <= len(truth.splitlines()) + 3, lines  # 30 for 28; before: 55
     assert cer(truth, result.text) <= 0.06, result.text  # 5.0% (before 13.4%; Tesseract 5: 5.5%)
     assert any(line.startswith("says to myself, if a body can get") for line in lines), lines
+
+
+def test_print_and_handwriting_on_one_page(engine: OcrEngine) -> None:
+    """Auto mode on a page with both: the printed lines by the printed model, the handwritten note (last
+    in reading order) by the handwriting model, and nothing read from the photo."""
+    gray, _photo = _page_with_photo_and_note(1.5)
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="PNG")
+    lines = engine.read(buf.getvalue(), mode="auto").pages[0].lines
+    assert len(lines) == 44
+    assert cer("A Title Across Both Columns", lines[0].text) <= 0.05
+    assert [line.mode for line in lines[:-1]] == ["printed"] * 43
+    note = (TEST_DATA / "handwritten-line.txt").read_text(encoding="utf-8").strip()
+    assert lines[-1].mode == "handwritten" and cer(note, lines[-1].text) <= 0.1, lines[-1].text

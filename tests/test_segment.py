@@ -244,3 +244,39 @@ def test_faded_receipt_rows_are_found() -> None:
     assert len(regions) == len(middles), [r.box[0].tolist() for r in regions]
     found = [(r.band[0] + r.band[1]) / 2 for r in regions]
     assert all(abs(a - b) < 10 for a, b in zip(found, middles, strict=True)), f"rows in order: {found}"
+
+
+def _page_with_photo_and_note(grain: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A title, two columns of print with a photo in the left one (a smooth random field of `grain`
+    pixels under a shading gradient, with noise), and a handwritten note below (tests/data's line)."""
+    img = _render(["A Title Across Both Columns"], (1240, 1500), SERIF, 40, 0, 60, 40)
+    draw, font = ImageDraw.Draw(img), ImageFont.truetype(SERIF, 22)
+    photo = (60, 430, 580, 760)  # x0, y0, x1, y1
+    for i, line in enumerate(_text(21, 40, 3)):  # 9 lines above the photo, 12 below it
+        draw.text((60, 130 + 32 * i if i < 9 else photo[3] + 30 + 32 * (i - 9)), line, font=font, fill=0)
+    for i, line in enumerate(_text(21, 40, 4)):
+        draw.text((660, 130 + 32 * i), line, font=font, fill=0)
+    rng = np.random.default_rng(5)
+    w, h = photo[2] - photo[0], photo[3] - photo[1]
+    field = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), grain)
+    field = (field - field.min()) / np.ptp(field) * np.linspace(0.3, 1.0, w)[None, :]
+    img.paste(Image.fromarray(np.clip(30 + 200 * field + rng.normal(0, 8, (h, w)), 0, 255).astype(np.uint8)), photo[:2])
+    img.paste(Image.open(TEST_DATA / "handwritten-line.png").convert("L"), (500, 1250))
+    return np.asarray(img), photo
+
+
+@pytest.mark.parametrize("grain", [6.0, 1.5])
+def test_page_with_a_photo_and_a_handwritten_note(grain: float) -> None:
+    """Lines and reading order survive a photo (no lines inside it: its grain is no text; before, 14 to
+    35 garbage lines) and a handwritten note: title, left column, right column, then the note."""
+    gray, (px0, py0, px1, py1) = _page_with_photo_and_note(grain)
+    regions = segment_lines(gray)
+    _check_regions(regions, gray)
+    centres = [r.box.mean(axis=0) for r in regions]
+    assert not [c for c in centres if px0 <= c[0] <= px1 and py0 <= c[1] <= py1], "lines inside the photo"
+    assert len(regions) == 1 + 21 + 21 + 1
+    x0 = [r.box[0, 0] for r in regions]
+    assert max(x0[1:22]) < 100 and min(x0[22:43]) > 600, "title, the left column, then the right one"
+    assert centres[-1][1] > 1250, "the handwritten note last"
+    lefts = [c[1] for c in centres[1:22]]
+    assert lefts == sorted(lefts), "the left column top to bottom, above and below the photo"

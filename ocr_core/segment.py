@@ -545,12 +545,14 @@ def _merge_fragments(frags: list[np.ndarray], stats: np.ndarray, h_text: float) 
         ri, rj = parent[i], parent[j]
         if ri == rj:
             continue
-        # A gutter (at least a text height wide), if more lines nearby start where j does than cross the gap.
+        # A gutter: at least a text height wide, more lines nearby start where j does than cross it, and
+        # lines nearby end left of it too (no gutter after a list's numbers, a drop capital, a hanging word).
         near = (parent == np.arange(n)) & (top < bot[rj] + 5 * h_text) & (bot > top[rj] - 5 * h_text)
         near[[ri, rj]] = False
         aligned = (near & (np.abs(x0 - x0[j]) < h_text)).sum()
         mid = (x1[i] + x0[j]) / 2
-        if gap >= h_text and aligned >= 2 and aligned > (near & (x0 < mid) & (x1 > mid)).sum():
+        left_column = (near & (x1 < mid) & (x1 - x0 > 4 * h_text)).any()
+        if gap >= h_text and left_column and aligned >= 2 and aligned > (near & (x0 < mid) & (x1 > mid)).sum():
             continue
         parent[parent == rj] = ri  # extents of a group live at its root
         x0[ri], x1[ri] = min(x0[ri], x0[rj]), max(x1[ri], x1[rj])

@@ -280,3 +280,14 @@ def test_page_with_a_photo_and_a_handwritten_note(grain: float) -> None:
     assert centres[-1][1] > 1250, "the handwritten note last"
     lefts = [c[1] for c in centres[1:22]]
     assert lefts == sorted(lefts), "the left column top to bottom, above and below the photo"
+
+
+def test_numbered_lines_stay_whole() -> None:
+    """A list's numbers line up, and so does the text after them: that is no column gutter (a gutter
+    has a column of text lines left of it). At 300 dpi, lines 100-120 of benchmarks.formats' PDF
+    came out as a number and a text line each."""
+    lines = [f"{k}. " + " ".join(_text(1, 50, k)[0].split()[:8]) for k in range(95, 115)]
+    img = _render(lines, (1600, 80 + 66 * len(lines)), SERIF, 46, 66, 80, 40)
+    regions = segment_lines(np.asarray(img))
+    assert len(regions) == len(lines), [r.box[0].tolist() for r in regions]
+    assert all(r.box[0, 0] < 100 and r.box[1, 0] > 800 for r in regions)

@@ -9,9 +9,13 @@ skew (segment.py, up to 12 degrees); this module handles quarter turns, cheaply 
    Within the lines of an upright Latin page more ink sits above the x-height band (capitals, b d
    f h k l t) than below it (g j p q y); upside down, the balance flips.
 2. Only when a cue says "maybe turned": a sample of lines is read in each candidate orientation
-   (each crop as it is and turned 180; the page turned 90 once for the other two, except on a strip
-   of one or two wide lines, which surely run across) and the
+   (each crop as it is and turned 180; the page turned 90 once for the other two) and the
    orientation read most confidently wins, by a margin over upright and with a few characters read.
+3. A strip of one or two wide lines (a line crop) surely runs across: only upright or upside down.
+   Its lines are read both ways unless the ascender balance is clear, and the two cues decide
+   together (`strip_is_upside_down`): the handwriting model reads some upside-down cursive about as
+   confidently as upright (an upside-down "n" is a "u"), and the balance alone misleads on lines
+   with more descenders than ascenders ("way many").
 
 The lines of a turned page are found on the turned image and their boxes mapped back, so every box
 stays in the original image's pixels. `rotation` is the clockwise turn (degrees) that was applied
@@ -33,11 +37,21 @@ _CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_9
 WIDE_LINES = 3.0  # area-weighted width/height of the found lines above which they look like text lines
 FEW_LINES = 2  # a strip of this many lines or fewer (a line crop) skips the profile cue (one band has no row gaps)
 # Cue thresholds, from the shipped samples, the dev printed pages and benchmarks.speed's pages: upright pages
-# of several lines gave a profile cue of +0.33 to +1.24 and turned ones -0.33 to -1.24; upright print gave an
-# ascender balance of +0.22 to +0.59 and upside-down print -0.20 to -0.59 (handwriting: -0.06 to +0.52).
+# of several lines gave a profile cue of +0.33 to +1.24 and turned ones -0.33 to -1.24; the ascender balance
+# of the shipped samples, tests/data's scan, skimage's page photo and benchmarks.speed's pages was +0.31 to
+# +0.77 upright and -0.18 to -0.81 upside down (receipts: 0, no opinion).
 ROW_PROFILE = 0.2  # log(row-profile / column-profile sharpness) above which lines run across the page
 UPRIGHT_ASCENDERS = 0.15  # (ascender - descender ink) / both, above which horizontal lines are taken as upright
 OUTSIDE_BAND = 0.05  # share of ink outside the x-height band under which the ascender cue has no opinion
+INK_LEVEL = 200  # gray level a pixel must be darker than to count as ink (besides Otsu's threshold for its line)
+# Strips (one or two lines), calibrated by benchmarks.upside_down_lines on the htr-real val lines and
+# synthetic lines in the validation hands (benchmarks/reports/upside_down_lines.md): of 1,800 upright lines
+# none turned in either mode, from the runner-up settings one more did.
+STRIP_UPRIGHT = 0.7  # ascender balance above which a strip is taken as upright without reading it
+FLIP_GAIN = 0.15  # confidence the flipped reading must gain, plus BALANCE_WEIGHT * balance, to turn a strip ...
+BALANCE_WEIGHT = 0.2
+DOWN_BALANCE = -0.3  # ... or, with a balance at most this (descenders outweigh ascenders: upside down),
+DOWN_GAIN = 0.02  # the gain the flipped reading needs
 SAMPLE = 6  # lines read in each candidate orientation when a cue is unsure
 TURN_MARGIN = 0.05  # how much more confidently a turned page must read than upright to be turned
 MIN_CHARS = 4  # characters a turned reading must hold to overturn upright (a scrap of ink proves nothing)
@@ -66,12 +80,14 @@ def orient(page: PageImage, detect: Detect, read: Confidences, check_time: Check
     if not regions:
         return Oriented(0, regions)
     horizontal = lines_look_horizontal(page, regions)
-    if horizontal and ascender_balance(regions) >= UPRIGHT_ASCENDERS:
+    balance = ascender_balance(regions)
+    if horizontal and len(regions) <= FEW_LINES:  # a strip of wide lines surely runs across
+        return _orient_strip(page, regions, balance, detect, read, check_time)
+    if horizontal and balance >= UPRIGHT_ASCENDERS:
         return Oriented(0, regions)  # both cheap cues say upright: no extra work
-    candidates = {0: regions}
-    if not (horizontal and len(regions) <= FEW_LINES):  # only a strip of wide lines surely runs across; a page's
-        check_time("finding the lines of the page turned 90 degrees")  # profile can be fooled (a shadow, a photo):
-        candidates[90] = detect(turn_page(page, 90))  # try sideways too
+    candidates = {0: regions}  # a page's profile can be fooled (a shadow, a photo): try sideways too
+    check_time("finding the lines of the page turned 90 degrees")
+    candidates[90] = detect(turn_page(page, 90))
     scores: dict[int, float] = {}
     chars: dict[int, int] = {}
     for turn, found in candidates.items():
@@ -86,6 +102,29 @@ def orient(page: PageImage, detect: Detect, read: Confidences, check_time: Check
         check_time(f"finding the lines of the page turned {best} degrees")
     found = candidates[90] if best == 90 else detect(turn_page(page, best))
     return Oriented(best, [to_original(r, best, page.width, page.height) for r in found])
+
+
+def _orient_strip(page: PageImage, regions: list[LineRegion], balance: float, detect: Detect, read: Confidences,
+                  check_time: CheckTime) -> Oriented:
+    """A strip of one or two lines: upright, or turned 180 when both cues say so (`strip_is_upside_down`)."""
+    if balance >= STRIP_UPRIGHT:
+        return Oriented(0, regions)
+    crops = [r.crop for r in _sample(regions)]
+    as_found, flipped = read(crops), read([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+    gain = _mean_confidence(flipped) - _mean_confidence(as_found)
+    if sum(len(text.replace(" ", "")) for text, _ in flipped) < MIN_CHARS or not strip_is_upside_down(balance, gain):
+        return Oriented(0, regions)
+    check_time("finding the lines of the page turned 180 degrees")
+    return Oriented(180, [to_original(r, 180, page.width, page.height) for r in detect(turn_page(page, 180))])
+
+
+def strip_is_upside_down(balance: float, gain: float) -> bool:
+    """Do the ascender balance and the confidence gained by reading the lines flipped say upside down?
+
+    Reading confidence alone is weak on handwriting (some upside-down cursive reads as surely as
+    upright; a scrap of an upright line can read surer flipped), so a small gain counts only when
+    descenders clearly outweigh ascenders, and a positive balance raises the gain needed."""
+    return gain - BALANCE_WEIGHT * balance > FLIP_GAIN or (balance <= DOWN_BALANCE and gain > DOWN_GAIN)
 
 
 def turn_page(page: PageImage, turn: int) -> PageImage:
@@ -144,19 +183,40 @@ def ascender_balance(regions: list[LineRegion]) -> float:
     Upright Latin text: positive (capitals and ascenders outweigh descenders); upside down: negative.
     0 (no opinion) when little ink is outside the band: upper case and digits (a receipt) have no
     ascenders, and their few marks below the line (commas, slashes) would point the wrong way.
+    Only ink attached to the band counts: line crops carry fragments of the neighbouring lines
+    (descenders of the line above, capitals of the line below), which would outweigh the line's own.
     """
     above = below = total = 0.0
     for r in regions:
-        profile = (r.crop < 128).sum(axis=1).astype(np.float64)
+        level, _ = cv2.threshold(r.crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)  # faint handwriting too
+        ink = (r.crop < min(level, INK_LEVEL)).astype(np.uint8)
+        profile = ink.sum(axis=1).astype(np.float64)
         if profile.max() <= 0:
             continue
-        core = np.flatnonzero(profile >= 0.5 * profile.max())  # the x-height band
-        above += profile[: core[0]].sum()
-        below += profile[core[-1] + 1:].sum()
+        top, bottom = x_height_band(profile)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        first, last = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] - 1
+        attached = (last >= top) & (first <= bottom)
+        attached[0] = False  # the background
+        profile = attached[labels].sum(axis=1).astype(np.float64)
+        above += profile[:top].sum()
+        below += profile[bottom + 1:].sum()
         total += profile.sum()
     if above + below <= OUTSIDE_BAND * total:  # also: no dark ink at all (a faint or blurred page)
         return 0.0
     return (above - below) / (above + below)
+
+
+def x_height_band(profile: np.ndarray) -> tuple[int, int]:
+    """First and last row of the x-height band: the run of rows holding at least half the peak ink
+    (smoothed over 3 rows) around the peak; not every such row, which would take in a neighbour's
+    fragment at the crop's edge."""
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    peak = int(smooth.argmax())
+    low = np.flatnonzero(smooth < 0.5 * smooth[peak])
+    top = int(low[low < peak].max()) + 1 if (low < peak).any() else 0
+    bottom = int(low[low > peak].min()) - 1 if (low > peak).any() else len(profile) - 1
+    return top, bottom
 
 
 def _sample(regions: list[LineRegion]) -> list[LineRegion]:

@@ -27,6 +27,9 @@ from ocr_core.result import OcrResult
 SCAN = TEST_DATA / "printed-scan.tif"
 TRUTH = SCAN.with_suffix(".txt").read_text(encoding="utf-8")
 CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+HTR_REAL = Path(__file__).resolve().parents[2] / "shared" / "htr-real"
+needs_htr_real = pytest.mark.skipif(
+    not HTR_REAL.is_dir(), reason=f"{HTR_REAL} is absent (training data beside the checkout, not part of a clone)")
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +98,49 @@ def test_upright_handwritten_lines_are_never_turned_in_auto(engine: OcrEngine) -
     turned = {f"{f.parent.name}/{f.name}": r.pages[0].rotation for f in files
               if (r := engine.read(f.read_bytes(), mode="auto")).pages[0].rotation}
     assert not turned, turned
+
+
+def real_line(name: str) -> tuple[np.ndarray, str]:
+    """A real handwritten line of ../shared/htr-real's val split (64 px high, neighbours' fragments included), and its text."""
+    folder, file = name.split("/")
+    labels = dict(row.split("\t", 1) for row in (HTR_REAL / folder / "labels.tsv").read_text(encoding="utf-8").splitlines() if row)
+    return cv2.imread(str(HTR_REAL / name), cv2.IMREAD_GRAYSCALE), labels[file]
+
+
+@needs_htr_real
+@pytest.mark.parametrize("mode", ["handwritten", "auto"])
+@pytest.mark.parametrize("name", [
+    "copiste-d-un-jour/004013.jpg",  # the handwriting model reads it flipped about as surely as upright; its descenders say upside down
+    "copiste-d-un-jour/000239.jpg",  # its ascender balance said upright, so it was never read both ways
+])
+def test_upside_down_real_handwritten_line_is_turned_and_read(engine: OcrEngine, mode: str, name: str) -> None:
+    """A one-line image sent upside down: both left upside down before the ascender cue and reading confidence decided together."""
+    gray, text = real_line(name)
+    upright = engine.read(png(gray), mode=mode)
+    result = engine.read(png(cv2.rotate(gray, cv2.ROTATE_180)), mode=mode)
+    assert upright.pages[0].rotation == 0 and result.pages[0].rotation == 180
+    assert cer(text, result.text) <= cer(text, upright.text) + 0.02, (result.text, upright.text)
+    assert "rotated" in result.to_dict()["warnings"]
+
+
+@needs_htr_real
+@pytest.mark.parametrize("mode", ["handwritten", "auto"])
+@pytest.mark.parametrize("name", ["cremma-mss-19/000333.jpg", "peraire-ground-truth/001702.jpg"])
+def test_upright_real_handwritten_line_is_not_turned(engine: OcrEngine, mode: str, name: str) -> None:
+    """Upright lines that read more surely flipped (by 0.06 and 0.13): both were turned upside down before."""
+    gray, _ = real_line(name)
+    assert engine.read(png(gray), mode=mode).pages[0].rotation == 0
+
+
+@pytest.mark.parametrize("mode", ["handwritten", "auto"])
+def test_upside_down_handwritten_line_is_turned_on_a_plain_clone(engine: OcrEngine, mode: str) -> None:
+    """The same without ../shared: tests/data's handwritten line, upright and upside down."""
+    gray = cv2.imread(str(TEST_DATA / "handwritten-line.png"), cv2.IMREAD_GRAYSCALE)
+    text = (TEST_DATA / "handwritten-line.txt").read_text(encoding="utf-8")
+    upright = engine.read(png(gray), mode=mode)
+    result = engine.read(png(cv2.rotate(gray, cv2.ROTATE_180)), mode=mode)
+    assert upright.pages[0].rotation == 0 and result.pages[0].rotation == 180
+    assert cer(text, result.text) < 0.1, result.text
 
 
 def receipt() -> np.ndarray:

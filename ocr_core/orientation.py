@@ -43,7 +43,6 @@ FEW_LINES = 2  # a strip of this many lines or fewer (a line crop) skips the pro
 ROW_PROFILE = 0.2  # log(row-profile / column-profile sharpness) above which lines run across the page
 UPRIGHT_ASCENDERS = 0.15  # (ascender - descender ink) / both, above which horizontal lines are taken as upright
 OUTSIDE_BAND = 0.05  # share of ink outside the x-height band under which the ascender cue has no opinion
-INK_LEVEL = 200  # gray level a pixel must be darker than to count as ink (besides Otsu's threshold for its line)
 # Strips (one or two lines), calibrated by benchmarks.upside_down_lines on the htr-real val lines and
 # synthetic lines in the validation hands (benchmarks/reports/upside_down_lines.md): of 1,800 upright lines
 # none turned in either mode, from the runner-up settings one more did.
@@ -188,8 +187,7 @@ def ascender_balance(regions: list[LineRegion]) -> float:
     """
     above = below = total = 0.0
     for r in regions:
-        level, _ = cv2.threshold(r.crop, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)  # faint handwriting too
-        ink = (r.crop < min(level, INK_LEVEL)).astype(np.uint8)
+        _, ink = cv2.threshold(r.crop, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)  # faint handwriting too
         profile = ink.sum(axis=1).astype(np.float64)
         if profile.max() <= 0:
             continue

@@ -11,7 +11,8 @@ skew (segment.py, up to 12 degrees); this module handles quarter turns, cheaply 
 2. Only when a cue says "maybe turned": a sample of lines is read in each candidate orientation
    (each crop as it is and turned 180; the page turned 90 once for the other two) and the
    orientation read most confidently wins, by a margin over upright and with a few characters read.
-3. A strip of one or two wide lines (a line crop) surely runs across: only upright or upside down.
+3. A strip of one or two wide lines, or a wide image whose ink lies in rows (a line crop), surely
+   runs across: only upright or upside down.
    Its lines are read both ways unless the ascender balance is clear, and the two cues decide
    together (`strip_is_upside_down`): the handwriting model reads some upside-down cursive about as
    confidently as upright (an upside-down "n" is a "u"), and the balance alone misleads on lines
@@ -36,6 +37,7 @@ from ocr_core.segment import LineRegion
 _CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 WIDE_LINES = 3.0  # area-weighted width/height of the found lines above which they look like text lines
 FEW_LINES = 2  # a strip of this many lines or fewer (a line crop) skips the profile cue (one band has no row gaps)
+LINE_CROP_ASPECT = 4.0  # an image this many times wider than tall, its ink in rows (row profile cue), is a line crop
 # Cue thresholds, from the shipped samples, the dev printed pages and benchmarks.speed's pages: upright pages
 # of several lines gave a profile cue of +0.33 to +1.24 and turned ones -0.33 to -1.24; the ascender balance
 # of the shipped samples, tests/data's scan, skimage's page photo and benchmarks.speed's pages was +0.31 to
@@ -80,7 +82,7 @@ def orient(page: PageImage, detect: Detect, read: Confidences, check_time: Check
         return Oriented(0, regions)
     horizontal = lines_look_horizontal(page, regions)
     balance = ascender_balance(regions)
-    if horizontal and len(regions) <= FEW_LINES:  # a strip of wide lines surely runs across
+    if horizontal and len(regions) <= FEW_LINES or looks_like_a_line_crop(page):  # surely runs across
         return _orient_strip(page, regions, balance, detect, read, check_time)
     if horizontal and balance >= UPRIGHT_ASCENDERS:
         return Oriented(0, regions)  # both cheap cues say upright: no extra work
@@ -156,6 +158,12 @@ def lines_look_horizontal(page: PageImage, regions: list[LineRegion]) -> bool:
     if np.average(w / h, weights=w * h) < WIDE_LINES:
         return False
     return len(regions) <= FEW_LINES or row_profile_cue(page.rgb) >= ROW_PROFILE
+
+
+def looks_like_a_line_crop(page: PageImage) -> bool:
+    """A wide image whose ink lies in rows: a line crop, even when the detector returns it in pieces
+    (small real crops, 64 px high, often come back as a dozen fragments that look like a page's lines)."""
+    return page.width >= LINE_CROP_ASPECT * page.height and row_profile_cue(page.rgb) >= ROW_PROFILE
 
 
 def row_profile_cue(rgb: np.ndarray, side: int = 1024) -> float:

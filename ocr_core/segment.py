@@ -22,6 +22,7 @@ MARGIN_X = 1.0  # crop margin left/right, in line heights
 FIGURE_SIDE = 8  # a figure is at least this many text heights wide and tall (a drop capital is ~3)
 MIN_DEPTH = 35  # ink is at least this much darker than the flattened paper (unless the ink itself is fainter)
 CELL_WIDTH = 16  # widest table cell (a price, a code: ~15 characters) in text heights; a text column's line is wider
+ROW_CORE = 1.8  # tallest core (text heights) of a line joined into a table row (receipt rows: at most 1.5, faded print)
 
 
 @dataclass
@@ -444,7 +445,8 @@ def _join_table_rows(line_of: np.ndarray, bands: list[tuple], h_text: float) -> 
     slip's edge); or any such neighbour when the right-hand neighbours are under half as wide as their
     left-hand ones. Lines of a second text column are long and of their column's width, and left-aligned
     (or justified; a paragraph's indented first line shares only its right edge): never joined.
-    Repeated while it joins (a price broken in two pieces is joined first, then to its item).
+    Repeated while it joins (a price broken in two pieces is joined first, then to its item). Only lines
+    one text line tall (`ROW_CORE`) take part.
     """
     for _ in range(4):
         b = np.array(bands, np.float64)
@@ -466,10 +468,13 @@ def _row_cells(b: np.ndarray, h_text: float) -> np.ndarray:
         return parent
     x0, x1, ctop, cbot = b[:, 0], b[:, 2], b[:, 4], b[:, 5]
     core = cbot - ctop
+    # A table row is one text line tall: a "line" whose core spans more (glyphs of several lines of a
+    # sideways page side by side) joins nothing; joined, such stacks made a sideways page look upright.
+    one_line = core <= ROW_CORE * h_text
     right_of = np.full(n, -1)
-    for i in range(n):
+    for i in np.flatnonzero(one_line):
         overlap = np.minimum(cbot, cbot[i]) - np.maximum(ctop, ctop[i])
-        cand = (overlap > 0.5 * np.minimum(core, core[i])) & (x0 > x1[i])
+        cand = (overlap > 0.5 * np.minimum(core, core[i])) & (x0 > x1[i]) & one_line
         if cand.any():
             right_of[i] = np.flatnonzero(cand)[x0[cand].argmin()]
     left = np.flatnonzero(right_of >= 0)

@@ -44,16 +44,28 @@ def _supported(text: str, font_path: str) -> str:
 # ---------------------------------------------------------------- rendering
 
 
+TRACKED_SHARE = 0.2  # plain lines set letter-spaced, as headings, typewriting and wide scans are
+
+
 def _render_plain(text: str, font_path: str, size: int, rng: random.Random) -> np.ndarray:
-    """Ink coverage (0..255, ink high) of a line, with a neighbour line above/below sometimes."""
+    """Ink coverage (0..255, ink high) of a line, sometimes letter-spaced, with a neighbour line
+    above/below sometimes. Letter-spaced lines teach that a word space is a gap wider than the
+    line's own letter gaps, not a fixed number of pixels."""
     font = _font(font_path, size)
     left, top, right, bottom = font.getbbox(text)
     ascent, descent = font.getmetrics()
-    w = right - left + 2 * size
+    track = size * rng.uniform(0.04, 0.3) if rng.random() < TRACKED_SHARE else 0.0
+    w = right - left + 2 * size + int(track * len(text))
     h = ascent + descent
     canvas = Image.new("L", (w, h * 3), 0)
     draw = ImageDraw.Draw(canvas)
-    draw.text((size - left, h), text, fill=255, font=font)
+    if track:
+        x = float(size - left)
+        for ch in text:  # letter by letter: the font's kerning is lost, as in real letter-spacing
+            draw.text((x, h), ch, fill=255, font=font)
+            x += font.getlength(ch) + track
+    else:
+        draw.text((size - left, h), text, fill=255, font=font)
     if rng.random() < 0.25:  # bits of the lines above and below, as a loose crop would catch
         gap = int(h * rng.uniform(0.15, 0.6))
         draw.text((size, h - h - gap), text_line(rng), fill=255, font=font)

@@ -6,7 +6,7 @@ benchmarks/reports/reliability.md and each model's MODEL_CARD.md). A line is fla
 confidence is under its model's threshold, the bucket edge where the measured CER jumps:
 printed 0.85 (synthetic validation lines under it: CER 13% and up; above it: 9% and down),
 handwritten 0.80 (under it: CER 20% and up on unseen synthetic hands, 25% and up on the htr-real val
-split; above it 2-17%), Tesseract 0.60 (under it: 59%; above it: 13% and down).
+split; above it 2-18%), Tesseract 0.60 (under it: 59%; above it: 13% and down).
 
 A page is `blurred` when its blur (`page_blur`: the Gaussian sigma of its ink edges over the line
 height, median over its lines) is over BLURRED = 0.09, where our CER climbs: `python -m

@@ -58,6 +58,8 @@ DOWN_GAIN = 0.02  # the gain the flipped reading needs
 SAMPLE = 6  # lines read in each candidate orientation when a cue is unsure
 TURN_MARGIN = 0.05  # how much more confidently a turned page must read than upright to be turned
 MIN_CHARS = 4  # characters a turned reading must hold to overturn upright (a scrap of ink proves nothing)
+MIN_TURNED_CONFIDENCE = 0.7  # mean confidence a turned reading needs to overturn upright: under it every model
+# reads at 35% CER and worse (benchmarks/reports/reliability.md), i.e. noise, not evidence of text
 
 Detect = Callable[[PageImage], list[LineRegion]]
 Confidences = Callable[[list[np.ndarray]], list[tuple[str, float]]]  # crops -> (text, confidence) each
@@ -98,7 +100,7 @@ def orient(page: PageImage, detect: Detect, read: Confidences, check_time: Check
             scores[t] = _mean_confidence(readings)
             chars[t] = sum(len(text.replace(" ", "")) for text, _ in readings)
     best = max(scores, key=lambda t: scores[t])
-    if best == 0 or scores[best] < scores[0] + TURN_MARGIN or chars[best] < MIN_CHARS:
+    if best == 0 or scores[best] < max(scores[0] + TURN_MARGIN, MIN_TURNED_CONFIDENCE) or chars[best] < MIN_CHARS:
         return Oriented(0, regions)
     if best != 90:
         check_time(f"finding the lines of the page turned {best} degrees")

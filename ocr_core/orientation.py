@@ -247,10 +247,10 @@ def x_height_band(profile: np.ndarray) -> tuple[int, int]:
     return top, bottom
 
 
-def _sample(regions: list[LineRegion], count: int = SAMPLE) -> list[LineRegion]:
-    """The `count` largest lines (most text to judge by; on a turned page, its largest fragments)."""
+def _sample(regions: list[LineRegion]) -> list[LineRegion]:
+    """The SAMPLE largest lines (most text to judge by; on a turned page, its largest fragments)."""
     area = [r.crop.shape[0] * r.crop.shape[1] for r in regions]
-    return [regions[i] for i in np.argsort(area)[::-1][:count]]
+    return [regions[i] for i in np.argsort(area)[::-1][:SAMPLE]]
 
 
 def _mean_confidence(readings: list[tuple[str, float]]) -> float:

@@ -15,12 +15,20 @@ import random
 import numpy as np
 
 from ocr_core.alphabet import normalize_text
-from ocr_core.engine import AUTO_MARGIN, AUTO_MARGIN_PRINTED_SURE, AUTO_PRINTED_SURE, OcrEngine, _auto_kind
+from ocr_core.engine import AUTO_MARGIN, OcrEngine, _auto_kind, _score
 from ocr_core.metrics import cer
+from ocr_core.recognize import LineReading
 from training.synth import SAMPLERS
 
+# (margin, printed model sure at, margin when it is): flat margins, and the two-margin rule used
+# until printed 1.2.0 (0.02, or 0.05 when the printed model is at least 0.8 sure)
 RULES = [(m, 1.01, m) for m in (0.0, 0.02, 0.05, 0.1)] + [
     (0.02, sure, big) for sure in (0.8, 0.85, 0.9) for big in (0.05, 0.1)]
+
+
+def _pick(printed: LineReading, handwritten: LineReading, rule: tuple[float, float, float]) -> str:
+    margin, sure, margin_sure = rule
+    return _auto_kind(printed, handwritten, margin_sure if _score(printed) >= sure else margin)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         read = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
         own[kind] = float(np.mean([cer(t, read[kind][i].text) for i, t in enumerate(truths)]))
         for rule in RULES:
-            picks = [_auto_kind(read["printed"][i], read["handwritten"][i], *rule) for i in range(len(truths))]
+            picks = [_pick(read["printed"][i], read["handwritten"][i], rule) for i in range(len(truths))]
             results.setdefault(rule, {})[kind] = float(np.mean([cer(t, read[k][i].text) for i, (t, k) in enumerate(zip(truths, picks))]))
-    chosen = (AUTO_MARGIN, AUTO_PRINTED_SURE, AUTO_MARGIN_PRINTED_SURE)
+    chosen = (AUTO_MARGIN, 1.01, AUTO_MARGIN)
     print("| margin | printed model sure at | margin when sure | auto CER, printed lines | auto CER, handwritten lines | mean |")
     print("| --- | --- | --- | --- | --- | --- |")
     for rule, r in results.items():

@@ -33,9 +33,8 @@ from ocr_core.segment import whole_line
 from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
 
 # auto, per line (chosen on synthetic lines: benchmarks/auto_margin.py, reports/auto_margin.md):
-AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be ...
-AUTO_PRINTED_SURE = 0.8  # ... or, when the printed model is at least this sure,
-AUTO_MARGIN_PRINTED_SURE = 0.05  # this much surer
+AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be to read a line
+AUTO_DOUBTFUL = 0.8  # on a page of one kind, lines its model reads less sure than this are read by both
 AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is all one kind
 AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
 ENGINES = tuple(BACKENDS)  # recognition backends by name: crnn (default), tesseract, kerasocr
@@ -175,7 +174,7 @@ class OcrEngine:
 
         Both models read a sample of AUTO_SAMPLE lines spread over the page. When every sampled
         line goes to one kind, the page is taken to be that kind and the rest is read by that model
-        alone, except lines it is unsure of (confidence under AUTO_PRINTED_SURE), which the other
+        alone, except lines it is unsure of (confidence under AUTO_DOUBTFUL), which the other
         model reads too and `_auto_kind` decides. A mixed sample: both models read every line.
         """
         n = len(crops)
@@ -195,7 +194,7 @@ class OcrEngine:
             kind = page_kinds.pop()
             other = AUTO_KINDS[1 - AUTO_KINDS.index(kind)]
             read(rest, [kind])
-            doubtful = [i for i in rest if _score(readings[kind][i]) < AUTO_PRINTED_SURE]
+            doubtful = [i for i in rest if _score(readings[kind][i]) < AUTO_DOUBTFUL]
             read(doubtful, [other])
             chosen |= {i: kind for i in rest}
             chosen |= {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in doubtful}
@@ -311,15 +310,14 @@ def _load_lexicon(store: ModelStore, languages: tuple[str, ...]) -> Lexicon | No
     return Lexicon.load_languages(folder, languages) if folder.is_dir() else None
 
 
-def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN,
-               sure: float = AUTO_PRINTED_SURE, margin_sure: float = AUTO_MARGIN_PRINTED_SURE) -> str:
-    """Which model reads a line in `auto`: the printed one unless the handwriting one is clearly surer.
+def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN) -> str:
+    """Which model reads a line in `auto`: the printed one unless the handwriting one is surer by `margin`.
 
-    On clean print the handwriting model can be as confident while reading worse (it merges
-    words); on handwriting the printed model's confidence collapses (typically below 0.75).
+    Ties go to the printed model: on clean print the handwriting model can be as confident while
+    reading worse (it merges words). Rules compared in benchmarks/reports/auto_margin.md.
     """
     p, h = _score(printed), _score(handwritten)
-    return "handwritten" if h > p + (margin_sure if p >= sure else margin) else "printed"
+    return "handwritten" if h > p + margin else "printed"
 
 
 def _score(reading: LineReading) -> float:

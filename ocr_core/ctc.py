@@ -6,9 +6,11 @@ emitted, so callers can place word boxes on the image.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -83,3 +85,76 @@ def beam_decode(probs: np.ndarray, alphabet: str, beam_width: int = 8, prune: fl
     text = "".join(alphabet[k] for k in best)
     conf = float(math.exp(np.mean(np.log(np.maximum(cps, 1e-9))))) if cps else 0.0
     return Decoded(text, conf, steps, cps)
+
+
+class WordScorer(Protocol):
+    """What `word_beam_decode` asks of a language model (ocr_core.lexicon.WordModel is one)."""
+
+    def word_score(self, token: str) -> float:
+        """Log-score of a finished space-separated token (punctuation and case as read)."""
+
+    def partial_score(self, token: str) -> float:
+        """Log-score of an unfinished token: 0 while it can still become a word, a penalty once it cannot."""
+
+
+def word_beam_decode(probs: np.ndarray, alphabet: str, scorer: WordScorer, beam_width: int = 16,
+                     prune: float = 1e-2) -> Decoded:
+    """CTC prefix beam search whose beams are ranked by the model's probability plus a word-level
+    language model: each finished word adds `scorer.word_score`, an unfinished one `partial_score`.
+
+    Spaces are the word boundaries, so the search may also move them. At each step only characters
+    above `prune` extend a beam (blank always counts); probabilities are renormalised per step.
+    Character positions are those of the alignment that first made each prefix.
+    """
+    blank = len(alphabet)
+    beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}  # prefix -> (p ending in blank, p ending in its last char)
+    done: dict[str, float] = {"": 0.0}  # prefix -> language score of its finished words
+    partial: dict[str, float] = {"": 0.0}  # prefix -> language score of its unfinished last word
+    made: dict[str, tuple[str, int, float]] = {}  # prefix -> (prefix it extends, step, char probability)
+    for t in range(probs.shape[0]):
+        row = probs[t]
+        p_blank = float(row[blank])
+        chars = [(alphabet[k], float(row[k])) for k in np.flatnonzero(row > prune) if k != blank]
+        ends_blank: dict[str, float] = {}
+        ends_char: dict[str, float] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            ends_blank[prefix] = ends_blank.get(prefix, 0.0) + total * p_blank
+            last = prefix[-1:]
+            for ch, p in chars:
+                new = prefix + ch
+                if ch == last:  # a repeated char needs a blank in between; without one it merges
+                    ends_char[new] = ends_char.get(new, 0.0) + pb * p
+                    ends_char[prefix] = ends_char.get(prefix, 0.0) + pnb * p
+                else:
+                    ends_char[new] = ends_char.get(new, 0.0) + total * p
+                if new not in done:
+                    made[new] = (prefix, t, p)
+                    if ch == " ":
+                        token = prefix[prefix.rfind(" ") + 1:]
+                        done[new] = done[prefix] + (scorer.word_score(token) if token else 0.0)
+                        partial[new] = 0.0
+                    else:
+                        done[new] = done[prefix]
+                        partial[new] = scorer.partial_score(new[new.rfind(" ") + 1:])
+        scored = {k: math.log(ends_blank.get(k, 0.0) + ends_char.get(k, 0.0) + 1e-300) + done[k] + partial[k]
+                  for k in ends_blank.keys() | ends_char.keys()}
+        kept = heapq.nlargest(beam_width, scored, key=scored.__getitem__)
+        norm = sum(ends_blank.get(k, 0.0) + ends_char.get(k, 0.0) for k in kept) or 1.0
+        beams = {k: (ends_blank.get(k, 0.0) / norm, ends_char.get(k, 0.0) / norm) for k in kept}
+
+    def final(prefix: str) -> float:
+        token = prefix[prefix.rfind(" ") + 1:]
+        return math.log(sum(beams[prefix]) + 1e-300) + done[prefix] + (scorer.word_score(token) if token else 0.0)
+
+    best = max(beams, key=final)
+    steps, cps = [], []
+    prefix = best
+    while prefix:
+        prefix, t, p = made[prefix]
+        steps.append(t)
+        cps.append(p)
+    steps.reverse()
+    cps.reverse()
+    conf = float(math.exp(np.mean(np.log(np.maximum(cps, 1e-9))))) if cps else 0.0
+    return Decoded(best, conf, steps, cps)

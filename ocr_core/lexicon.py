@@ -12,6 +12,10 @@ never touched, so codes and amounts survive.
 
 from __future__ import annotations
 
+import bisect
+import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,9 +31,10 @@ _PUNCT = "\"'“”„‘’«»()[]{}<>.,;:!?…-–—"
 
 
 class Lexicon:
-    def __init__(self, words: list[str]) -> None:
+    def __init__(self, words: list[str], zipf: dict[str, float] | None = None) -> None:
         self.words = words
         self.vocab = set(words)
+        self.zipf = zipf or {}  # word -> Zipf frequency (log10 of uses per billion words); 0 when unknown
         # Levenshtein distance >= length difference: a query is compared only with words of a length
         # within its limit, in the list's own order (so ties among candidates break as before)
         self._lengths: np.ndarray | None = None  # built on first use: start-up stays cheap
@@ -40,7 +45,13 @@ class Lexicon:
     @classmethod
     @lru_cache(maxsize=4)
     def load(cls, path: Path) -> Lexicon:
-        return cls([w for w in path.read_text(encoding="utf-8").split() if w])
+        """A `word<TAB>zipf` file (one word a line, as scripts/build_lexicon.py writes it)."""
+        zipf: dict[str, float] = {}
+        for row in path.read_text(encoding="utf-8").splitlines():
+            word, _, freq = row.partition("\t")
+            if word:
+                zipf[word] = float(freq or 0.0)
+        return cls(list(zipf), zipf)
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -50,8 +61,11 @@ class Lexicon:
         if missing:
             have = sorted(p.stem for p in folder.glob("*.txt"))
             raise ModelError(f"no word list for {', '.join(missing)} in {folder} (have: {', '.join(have)})")
-        words = dict.fromkeys(w for lang in languages for w in cls.load(folder / f"{lang}.txt").words)
-        return cls(list(words))
+        zipf: dict[str, float] = {}
+        for lang in languages:  # a word in several lists: its frequency in the language that uses it most
+            for word, freq in cls.load(folder / f"{lang}.txt").zipf.items():
+                zipf[word] = max(freq, zipf.get(word, freq))
+        return cls(list(zipf), zipf)
 
     def candidates(self, word: str) -> list[str]:
         if word not in self._candidates:
@@ -169,3 +183,88 @@ def correct_line(text: str, char_steps: list[int], probs: np.ndarray, alphabet: 
                 best, best_score = cand, score
         out.append(token[:lead] + best + token[lead + len(core):])
     return " ".join(out)
+
+
+_LN10 = math.log(10.0)
+_JOINERS = re.compile(r"['’\-]")  # split a word into the parts a word list holds: "l'eau", "sous-sol"
+
+
+@dataclass(frozen=True)
+class WordLMSettings:
+    """How much the word model counts against the recognizer (`WordModel`), and the beam it ranks."""
+
+    weight: float  # times ln P(word)
+    bonus: float  # per finished word (offsets the weight's pull towards fewer, longer words)
+    oov_zipf: float  # the frequency a word outside the lists is taken to have
+    other_zipf: float  # ... a token with digits, or of punctuation alone
+    prefix_penalty: float  # an unfinished token that can no longer become a listed word
+    beam_width: int
+
+
+WORD_LM = WordLMSettings(weight=0.3, bonus=1.0, oov_zipf=1.0, other_zipf=4.0, prefix_penalty=-2.0, beam_width=16)
+
+
+class WordModel:
+    """A unigram word language model over a `Lexicon`'s frequencies, for `ctc.word_beam_decode`.
+
+    A finished token scores `weight * ln P(word) + bonus`, P from the word's Zipf frequency
+    (case folded, punctuation around it stripped; "l'eau" and "sous-sol" as their parts). A word
+    outside the lists scores as if it had `oov_zipf`, so an unknown name stays readable when the
+    model reads it clearly; a token with digits, or of punctuation alone, scores as `other_zipf`
+    (codes and amounts must survive). An unfinished token costs `prefix_penalty` once it cannot
+    begin any listed word any more, so the search keeps word-like readings alive until their end.
+    """
+
+    def __init__(self, lexicon: Lexicon, settings: WordLMSettings = WORD_LM) -> None:
+        self.lexicon = lexicon
+        self.weight, self.bonus = settings.weight, settings.bonus
+        self.oov_zipf, self.other_zipf, self.prefix_penalty = settings.oov_zipf, settings.other_zipf, settings.prefix_penalty
+        self._sorted = sorted(lexicon.words)
+        self._words: dict[str, float] = {}  # token -> score, bounded like the lexicon's caches
+        self._partials: dict[str, float] = {}
+
+    def _ln_p(self, zipf: float) -> float:
+        return (zipf - 9.0) * _LN10  # Zipf = log10 of uses per 10^9 words
+
+    def _part_zipf(self, part: str) -> float:
+        zipf = self.lexicon.zipf.get(part)
+        return self.oov_zipf if zipf is None else max(zipf, self.oov_zipf)
+
+    def word_score(self, token: str) -> float:
+        score = self._words.get(token)
+        if score is None:
+            core = token.strip(_PUNCT).lower().replace("’", "'")
+            if not core or not core.replace("'", "").replace("-", "").isalpha():
+                ln_p = self._ln_p(self.other_zipf)
+            elif core in self.lexicon.zipf:
+                ln_p = self._ln_p(self._part_zipf(core))
+            else:
+                ln_p = sum(self._ln_p(self._part_zipf(p)) for p in _JOINERS.split(core) if p)
+            score = self.weight * ln_p + self.bonus
+            if len(self._words) > 50_000:
+                self._words.clear()
+            self._words[token] = score
+        return score
+
+    def partial_score(self, token: str) -> float:
+        score = self._partials.get(token)
+        if score is None:
+            core = token.lstrip(_PUNCT).lower().replace("’", "'")
+            score = 0.0 if self._could_be_word(core) else self.prefix_penalty
+            if len(self._partials) > 50_000:
+                self._partials.clear()
+            self._partials[token] = score
+        return score
+
+    def _could_be_word(self, core: str) -> bool:
+        stem = core.rstrip(_PUNCT)
+        if not stem or any(ch.isdigit() for ch in stem) or self._begins_word(stem):
+            return True
+        *done, last = _JOINERS.split(stem)
+        if any(p not in self.lexicon.vocab for p in done if p):
+            return False
+        return (not last or self._begins_word(last)) if stem == core else last in self.lexicon.vocab
+
+    def _begins_word(self, prefix: str) -> bool:
+        i = bisect.bisect_left(self._sorted, prefix)
+        return i < len(self._sorted) and self._sorted[i].startswith(prefix)

@@ -110,7 +110,7 @@ def word_beam_decode(probs: np.ndarray, alphabet: str, scorer: WordScorer, beam_
     beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}  # prefix -> (p ending in blank, p ending in its last char)
     done: dict[str, float] = {"": 0.0}  # prefix -> language score of its finished words
     partial: dict[str, float] = {"": 0.0}  # prefix -> language score of its unfinished last word
-    made: dict[str, tuple[str, int, float]] = {}  # prefix -> (prefix it extends, step, char probability)
+    made: dict[str, tuple[str, int]] = {}  # prefix -> (the prefix it extends, step of its last char)
     for t in range(probs.shape[0]):
         row = probs[t]
         p_blank = float(row[blank])
@@ -129,7 +129,7 @@ def word_beam_decode(probs: np.ndarray, alphabet: str, scorer: WordScorer, beam_
                 else:
                     ends_char[new] = ends_char.get(new, 0.0) + total * p
                 if new not in done:
-                    made[new] = (prefix, t, p)
+                    made[new] = (prefix, t)
                     if ch == " ":
                         token = prefix[prefix.rfind(" ") + 1:]
                         done[new] = done[prefix] + (scorer.word_score(token) if token else 0.0)
@@ -148,13 +148,14 @@ def word_beam_decode(probs: np.ndarray, alphabet: str, scorer: WordScorer, beam_
         return math.log(sum(beams[prefix]) + 1e-300) + done[prefix] + (scorer.word_score(token) if token else 0.0)
 
     best = max(beams, key=final)
-    steps, cps = [], []
+    steps = []
     prefix = best
     while prefix:
-        prefix, t, p = made[prefix]
+        prefix, t = made[prefix]
         steps.append(t)
-        cps.append(p)
     steps.reverse()
-    cps.reverse()
+    # each character's probability as greedy reports it: its best step before the next character
+    index = {ch: i for i, ch in enumerate(alphabet)}
+    cps = [float(probs[s:e, index[ch]].max()) for s, e, ch in zip(steps, steps[1:] + [probs.shape[0]], best)]
     conf = float(math.exp(np.mean(np.log(np.maximum(cps, 1e-9))))) if cps else 0.0
     return Decoded(best, conf, steps, cps)

@@ -41,6 +41,7 @@ class Lexicon:
         self._choices: dict[tuple[int, int], list[str]] = {}
         self._candidates: dict[str, list[str]] = {}  # a page repeats its words
         self._respellings: dict[tuple[str, str], list[str]] = {}
+        self._word_model: WordModel | None = None
 
     @classmethod
     @lru_cache(maxsize=4)
@@ -66,6 +67,12 @@ class Lexicon:
             for word, freq in cls.load(folder / f"{lang}.txt").zipf.items():
                 zipf[word] = max(freq, zipf.get(word, freq))
         return cls(list(zipf), zipf)
+
+    def word_model(self) -> WordModel:
+        """The unigram language model over these words (`WORD_LM` settings), made on first use."""
+        if self._word_model is None:
+            self._word_model = WordModel(self)
+        return self._word_model
 
     def candidates(self, word: str) -> list[str]:
         if word not in self._candidates:
@@ -198,10 +205,13 @@ class WordLMSettings:
     oov_zipf: float  # the frequency a word outside the lists is taken to have
     other_zipf: float  # ... a token with digits, or of punctuation alone
     prefix_penalty: float  # an unfinished token that can no longer become a listed word
-    beam_width: int
+    beam_width: int  # prefixes kept per step
+    prune: float  # characters under this probability at a step extend no prefix there
 
 
-WORD_LM = WordLMSettings(weight=0.3, bonus=1.0, oov_zipf=1.0, other_zipf=4.0, prefix_penalty=-2.0, beam_width=16)
+# chosen on the htr-real val split (benchmarks/reports/word_lm.md: `python -m benchmarks.word_lm --tune`)
+WORD_LM = WordLMSettings(weight=0.2, bonus=1.0, oov_zipf=0.0, other_zipf=4.0, prefix_penalty=-5.0, beam_width=16,
+                         prune=0.01)
 
 
 class WordModel:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from ocr_core.ctc import Decoded, beam_decode, greedy_decode
-from ocr_core.lexicon import Lexicon, correct_line
+from ocr_core.ctc import Decoded, beam_decode, greedy_decode, word_beam_decode
+from ocr_core.lexicon import WORD_LM, Lexicon, correct_line
 from ocr_core.model_store import LoadedModel
 from ocr_core.preprocess import ink_levels, pad_batch, prepare_line
 from ocr_core.runtime import LineModel
@@ -24,6 +24,9 @@ from ocr_core.runtime import LineModel
 # batch's padding, so batching decides a line's exact probabilities, and these are the batches the
 # models were checked with (onnxruntime keeps its peak buffers: 16 cost 90 MB more for 2 % less CPU)
 BATCH = 8
+# models whose lines a word language model decodes when word lists are on (OCR_LEXICON): on real and
+# synthetic handwriting it reads better than greedy decoding, on print not (benchmarks/reports/word_lm.md)
+WORD_LM_KINDS = ("handwritten",)
 
 
 @dataclass
@@ -115,9 +118,13 @@ class CrnnRecognizer:
 
     def read_lines(self, crops: list[np.ndarray], decoder: str = "greedy",
                    lexicon: Lexicon | None = None) -> list[LineReading]:
+        """Each crop's reading: `decoder` ('greedy' or 'beam') decodes it; with a `lexicon`, the models of
+        WORD_LM_KINDS decode with the word language model instead, and unsure words are then respelled."""
         if not crops:
             return []
         decode = beam_decode if decoder == "beam" else greedy_decode
+        if lexicon is not None and self.loaded.manifest.get("kind") in WORD_LM_KINDS:
+            decode = self._word_decoder(lexicon)
         readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
         for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess):
             crop = crops[i]
@@ -131,6 +138,19 @@ class CrnnRecognizer:
                     w.text = corrected
             readings[i] = LineReading(text, d.confidence, words)
         return readings
+
+
+    @staticmethod
+    def _word_decoder(lexicon: Lexicon) -> Callable[[np.ndarray, str], Decoded]:
+        """Word-LM beam search; the line keeps the confidence of the model's own best path, the number
+        auto mode and the quality flags were calibrated on (the language model changes words, not that)."""
+        model = lexicon.word_model()
+
+        def decode(probs: np.ndarray, alphabet: str) -> Decoded:
+            d = word_beam_decode(probs, alphabet, model, WORD_LM.beam_width, WORD_LM.prune)
+            d.confidence = greedy_decode(probs, alphabet).confidence
+            return d
+        return decode
 
 
 def _tighten(words: list[WordReading], crop: np.ndarray) -> list[WordReading]:

@@ -48,9 +48,11 @@ def test_word_lists_are_the_ones_the_manifest_names() -> None:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["languages"]) == {p.stem for p in folder.glob("*.txt")}
     for entry in manifest["languages"].values():
-        words = (folder / entry["file"]).read_text(encoding="utf-8").split()
+        rows = [row.split("\t") for row in (folder / entry["file"]).read_text(encoding="utf-8").splitlines()]
+        words = [word for word, _ in rows]
         assert sha256_of(folder / entry["file"]) == entry["sha256"]
         assert len(words) == entry["words"] and words == sorted(set(words))
+        assert all(0.0 <= float(zipf) < 9.0 for _, zipf in rows)  # Zipf frequencies, one per word
 
 
 def test_ctc_log_probs_equal_the_sum_over_every_alignment() -> None:

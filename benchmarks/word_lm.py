@@ -14,7 +14,8 @@ ones, so the table compares decoders only:
 - `greedy+lexicon`: best path, then `ocr_core.lexicon.correct_line` (the engine's decoding before this benchmark);
 - `beam`: plain CTC prefix beam search (`ctc.beam_decode`);
 - `beam+LM`: prefix beam search ranked with the unigram word model (`ctc.word_beam_decode` with
-  `lexicon.WordModel`, the settings of `lexicon.WORD_LM`).
+  `lexicon.WordModel`, the settings of `lexicon.WORD_LM`);
+- `beam+LM+lexicon`: that, then `correct_line` on its reading.
 
 CER and WER are means over lines (as eval_cer); ms/line is the decoder's CPU time per line (the
 model run is the same for all and not counted). `--tune` adds the grid over the word model's
@@ -84,16 +85,24 @@ def probabilities(recognizer: CrnnRecognizer, images: list[tuple[np.ndarray, str
 def decoders(alphabet: str, lexicon: Lexicon, settings: WordLMSettings) -> dict[str, Callable[[np.ndarray], str]]:
     model = WordModel(lexicon, settings)
 
-    def corrected(probs: np.ndarray) -> str:
-        d = greedy_decode(probs, alphabet)
-        return correct_line(d.text, d.char_steps, probs, alphabet, lexicon)
+    def greedy(probs: np.ndarray) -> Decoded:
+        return greedy_decode(probs, alphabet)
+
+    def word_beam(probs: np.ndarray) -> Decoded:
+        return word_beam_decode(probs, alphabet, model, settings.beam_width, settings.prune)
 
     def text(decode: Callable[[np.ndarray], Decoded]) -> Callable[[np.ndarray], str]:
         return lambda probs: decode(probs).text
 
-    return {"greedy": text(lambda p: greedy_decode(p, alphabet)), "greedy+lexicon": corrected,
+    def corrected(decode: Callable[[np.ndarray], Decoded]) -> Callable[[np.ndarray], str]:
+        def read(probs: np.ndarray) -> str:
+            d = decode(probs)
+            return correct_line(d.text, d.char_steps, probs, alphabet, lexicon)
+        return read
+
+    return {"greedy": text(greedy), "greedy+lexicon": corrected(greedy),
             "beam": text(lambda p: beam_decode(p, alphabet, settings.beam_width)),
-            "beam+LM": text(lambda p: word_beam_decode(p, alphabet, model, settings.beam_width))}
+            "beam+LM": text(word_beam), "beam+LM+lexicon": corrected(word_beam)}
 
 
 def score(decode: Callable[[np.ndarray], str], lines: list[Line]) -> tuple[float, float, float]:
@@ -112,19 +121,21 @@ def tune(alphabet: str, lexicon: Lexicon, lines: list[Line]) -> list[str]:
     """One setting changed at a time around WORD_LM, on every third htr-real val line."""
     subset = lines[::3]
     grid = [WORD_LM]
-    for field, values in {"weight": (0.1, 0.2, 0.3, 0.5), "bonus": (0.0, 1.0, 2.0, 3.0),
-                          "oov_zipf": (0.0, 1.0, 2.0), "other_zipf": (3.0, 4.0, 5.0),
-                          "prefix_penalty": (0.0, -2.0, -5.0), "beam_width": (8, 16, 32)}.items():
+    for field, values in {"weight": (0.1, 0.15, 0.2, 0.3, 0.5), "bonus": (0.0, 0.5, 1.0, 2.0),
+                          "oov_zipf": (-1.0, 0.0, 1.0, 2.0), "other_zipf": (3.0, 4.0, 5.0),
+                          "prefix_penalty": (0.0, -2.0, -5.0, -8.0), "beam_width": (8, 16, 32),
+                          "prune": (0.001, 0.01, 0.03)}.items():
         grid += [replace(WORD_LM, **{field: v}) for v in values if getattr(WORD_LM, field) != v]
     rows = [f"Every third htr-real val line ({len(subset)} lines), `en+fr`; the first row is `lexicon.WORD_LM`.", "",
-            "| weight | bonus | oov_zipf | other_zipf | prefix_penalty | beam | CER | WER | ms/line |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "Decoder: `beam+LM+lexicon`; CER and WER means over lines; ms/line: decoder CPU time.", "",
+            "| weight | bonus | oov_zipf | other_zipf | prefix_penalty | beam | prune | CER | WER | ms/line |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     base = score(decoders(alphabet, lexicon, WORD_LM)["greedy+lexicon"], subset)
     for s in tqdm(grid, desc="tune", file=sys.stderr):
-        c, w, ms = score(decoders(alphabet, lexicon, s)["beam+LM"], subset)
+        c, w, ms = score(decoders(alphabet, lexicon, s)["beam+LM+lexicon"], subset)
         rows.append(f"| {s.weight} | {s.bonus} | {s.oov_zipf} | {s.other_zipf} | {s.prefix_penalty} | {s.beam_width} | "
-                    f"{100 * c:.2f}% | {100 * w:.2f}% | {ms:.1f} |")
-    rows.append(f"| greedy+lexicon | | | | | | {100 * base[0]:.2f}% | {100 * base[1]:.2f}% | {base[2]:.1f} |")
+                    f"{s.prune} | {100 * c:.2f}% | {100 * w:.2f}% | {ms:.1f} |")
+    rows.append(f"| greedy+lexicon | | | | | | | {100 * base[0]:.2f}% | {100 * base[1]:.2f}% | {base[2]:.1f} |")
     return rows
 
 

@@ -8,6 +8,10 @@ CTC probability of producing them from the same time steps; one replaces the rea
 the model itself finds it about as likely (within `MARGIN` nats): a word the model is sure of
 keeps its reading, since no respelling comes close. Words with digits and short words are
 never touched, so codes and amounts survive.
+
+Each listed word also has its frequency (a Zipf value, from wordfreq), which makes the lists a
+unigram word language model (`WordModel`): the handwriting decoder's beam search ranks its readings
+with it (`ctc.word_beam_decode`, settings `WORD_LM`), and then respells as above.
 """
 
 from __future__ import annotations

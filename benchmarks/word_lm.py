@@ -18,7 +18,9 @@ ones, so the table compares decoders only:
 - `beam+LM+lexicon`: that, then `correct_line` on its reading.
 
 CER and WER are means over lines (as eval_cer); ms/line is the decoder's CPU time per line (the
-model run is the same for all and not counted). `--tune` adds the grid over the word model's
+model run is the same for all and not counted). The respelling step caches each word's candidates,
+cold at the start of each set, so its ms/line there is a first read's (in the tuning table the
+`greedy+lexicon` row runs on warm caches and costs far less). `--tune` adds the grid over the word model's
 settings on every third line of htr-real val that picked `lexicon.WORD_LM`.
 """
 

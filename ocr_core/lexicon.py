@@ -51,11 +51,8 @@ class Lexicon:
     @lru_cache(maxsize=4)
     def load(cls, path: Path) -> Lexicon:
         """A `word<TAB>zipf` file (one word a line, as scripts/build_lexicon.py writes it)."""
-        zipf: dict[str, float] = {}
-        for row in path.read_text(encoding="utf-8").splitlines():
-            word, _, freq = row.partition("\t")
-            if word:
-                zipf[word] = float(freq or 0.0)
+        fields = path.read_text(encoding="utf-8").split()  # word, zipf, word, zipf, ...
+        zipf = dict(zip(fields[0::2], map(float, fields[1::2])))
         return cls(list(zipf), zipf)
 
     @classmethod

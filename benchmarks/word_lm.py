@@ -17,7 +17,8 @@ ones, so the table compares decoders only:
   `lexicon.WordModel`, the settings of `lexicon.WORD_LM`);
 - `beam+LM+lexicon`: that, then `correct_line` on its reading.
 
-CER and WER are means over lines (as eval_cer); ms/line is the decoder's CPU time per line (the
+CER and WER are means over lines (as eval_cer); digit errors: edit distance between the digits of the
+truth and of the reading, over the truth's digits (codes and amounts must survive); ms/line is the decoder's CPU time per line (the
 model run is the same for all and not counted). The respelling step caches each word's candidates,
 cold at the start of each set, so its ms/line there is a first read's (in the tuning table the
 `greedy+lexicon` row runs on warm caches and costs far less). `--tune` adds the grid over the word model's
@@ -44,7 +45,7 @@ from ocr_core.alphabet import normalize_text
 from ocr_core.ctc import Decoded, beam_decode, greedy_decode, word_beam_decode
 from ocr_core.image_io import iter_pages
 from ocr_core.lexicon import WORD_LM, Lexicon, WordLMSettings, WordModel, correct_line, lexicon_languages
-from ocr_core.metrics import cer, wer
+from ocr_core.metrics import cer, edit_distance, wer
 from ocr_core.model_store import ModelStore
 from ocr_core.recognize import CrnnRecognizer
 from ocr_core.segment import whole_line
@@ -107,16 +108,22 @@ def decoders(alphabet: str, lexicon: Lexicon, settings: WordLMSettings) -> dict[
             "beam+LM": text(word_beam), "beam+LM+lexicon": corrected(word_beam)}
 
 
-def score(decode: Callable[[np.ndarray], str], lines: list[Line]) -> tuple[float, float, float]:
-    """(mean CER, mean WER, CPU ms per line) of one decoder."""
-    cers, wers = [], []
+def digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def score(decode: Callable[[np.ndarray], str], lines: list[Line]) -> tuple[float, float, float, float]:
+    """(mean CER, mean WER, CPU ms per line, digit error rate) of one decoder. The digit error rate is the
+    edit distance between the digits of truth and reading over the truth's digits: do numbers survive?"""
+    cers, wers, digit_edits = [], [], 0
     t = time.process_time()
     texts = [decode(line.probs) for line in lines]
     ms = (time.process_time() - t) * 1000 / max(len(lines), 1)
     for text, line in zip(texts, lines):
         cers.append(cer(line.truth, text))
         wers.append(wer(line.truth, text))
-    return float(np.mean(cers)), float(np.mean(wers)), ms
+        digit_edits += edit_distance(digits(line.truth), digits(text))
+    return float(np.mean(cers)), float(np.mean(wers)), ms, digit_edits / max(sum(len(digits(ln.truth)) for ln in lines), 1)
 
 
 def tune(alphabet: str, lexicon: Lexicon, lines: list[Line]) -> list[str]:
@@ -132,9 +139,9 @@ def tune(alphabet: str, lexicon: Lexicon, lines: list[Line]) -> list[str]:
             "Decoder: `beam+LM+lexicon`; CER and WER means over lines; ms/line: decoder CPU time.", "",
             "| weight | bonus | oov_zipf | other_zipf | prefix_penalty | beam | prune | CER | WER | ms/line |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    base = score(decoders(alphabet, lexicon, WORD_LM)["greedy+lexicon"], subset)
+    base = score(decoders(alphabet, lexicon, WORD_LM)["greedy+lexicon"], subset)[:3]
     for s in tqdm(grid, desc="tune", file=sys.stderr):
-        c, w, ms = score(decoders(alphabet, lexicon, s)["beam+LM+lexicon"], subset)
+        c, w, ms, _ = score(decoders(alphabet, lexicon, s)["beam+LM+lexicon"], subset)
         rows.append(f"| {s.weight} | {s.bonus} | {s.oov_zipf} | {s.other_zipf} | {s.prefix_penalty} | {s.beam_width} | "
                     f"{s.prune} | {100 * c:.2f}% | {100 * w:.2f}% | {ms:.1f} |")
     rows.append(f"| greedy+lexicon | | | | | | | {100 * base[0]:.2f}% | {100 * base[1]:.2f}% | {base[2]:.1f} |")
@@ -153,16 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     rows, tuning = [], []
     for name in a.sets:
         if name == "htr-real-val" and not HTR_REAL.is_dir():
-            rows.append(f"| {name} | skipped: {HTR_REAL} is absent | | | |")
+            rows.append(f"| {name} | skipped: {HTR_REAL} is absent | | | | |")
             continue
         kind, languages = SETS[name]
         recognizer = CrnnRecognizer(store.load(kind))
         lexicon = Lexicon.load_languages(folder, lexicon_languages(languages))
         lines = probabilities(recognizer, line_images(name, a.limit), name)
         for decoder, decode in decoders(recognizer.alphabet, lexicon, WORD_LM).items():
-            c, w, ms = score(decode, lines)
+            c, w, ms, d = score(decode, lines)
             rows.append(f"| {name} ({len(lines)} lines, {kind}@{recognizer.loaded.version}, `{languages}`) | {decoder} | "
-                        f"{100 * c:.2f}% | {100 * w:.2f}% | {ms:.1f} |")
+                        f"{100 * c:.2f}% | {100 * w:.2f}% | {100 * d:.2f}% | {ms:.1f} |")
             print(rows[-1], file=sys.stderr)
         if a.tune and name == "htr-real-val":
             tuning = tune(recognizer.alphabet, lexicon, lines)
@@ -171,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Word language model in CTC decoding ({dt.date.today()})", "",
         f"Command: `{cmd.strip()}`; 2 cores (decoder CPU time per line, the model run not counted).", "",
         f"Word model settings (`ocr_core.lexicon.WORD_LM`): `{WORD_LM}`.", "",
-        "| set | decoder | CER | WER | ms/line |", "| --- | --- | --- | --- | --- |", *rows,
+        "| set | decoder | CER | WER | digit errors | ms/line |", "| --- | --- | --- | --- | --- | --- |", *rows,
         *(["", "## Tuning (htr-real val only)", "", *tuning] if tuning else []), ""])
     return publish(report, a.out)
 

@@ -112,3 +112,14 @@ def test_line_confidence_and_printed_decoding_do_not_change(handwriting) -> None
             lm = word_beam_decode(probs, recognizer.alphabet, handwriting.lexicon.word_model(), WORD_LM.beam_width,
                                   WORD_LM.prune)
             assert reading.text == correct_line(lm.text, lm.char_steps, probs, recognizer.alphabet, handwriting.lexicon)
+
+
+def test_the_benchmark_compares_every_decoder_on_the_same_lines(tmp_path) -> None:
+    """benchmarks/word_lm.py end to end on three synthetic validation lines (real renderer, real model)."""
+    from benchmarks import word_lm
+
+    out = tmp_path / "word_lm.md"
+    assert word_lm.main(["--sets", "synthetic-handwritten", "--limit", "3", "--out", str(out)]) == 0
+    rows = [row for row in out.read_text(encoding="utf-8").splitlines() if row.startswith("| synthetic-handwritten")]
+    assert [row.split(" | ")[1] for row in rows] == ["greedy", "greedy+lexicon", "beam", "beam+LM", "beam+LM+lexicon"]
+    assert all(row.count("%") == 3 for row in rows)  # CER, WER, digit errors

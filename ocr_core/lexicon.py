@@ -204,7 +204,7 @@ class WordLMSettings:
     weight: float  # times ln P(word)
     bonus: float  # per finished word (offsets the weight's pull towards fewer, longer words)
     oov_zipf: float  # the frequency a word outside the lists is taken to have
-    other_zipf: float  # ... a token with digits, or of punctuation alone
+    other_zipf: float  # ... a token without letters: digits, punctuation
     prefix_penalty: float  # an unfinished token that can no longer become a listed word
     beam_width: int  # prefixes kept per step
     prune: float  # characters under this probability at a step extend no prefix there
@@ -220,9 +220,9 @@ class WordModel:
 
     A finished token scores `weight * ln P(word) + bonus`, P from the word's Zipf frequency
     (case folded, punctuation around it stripped; "l'eau" and "sous-sol" as their parts). A word
-    outside the lists scores as if it had `oov_zipf`, so an unknown name stays readable when the
-    model reads it clearly; a token with digits, or of punctuation alone, scores as `other_zipf`
-    (codes and amounts must survive). An unfinished token costs `prefix_penalty` once it cannot
+    outside the lists, or letters mixed with digits ("Alcara3"), scores as if it had `oov_zipf`, so an
+    unknown name stays readable when the model reads it clearly; a token without letters (numbers,
+    codes of digits, punctuation alone) scores as `other_zipf`, so amounts survive. An unfinished token costs `prefix_penalty` once it cannot
     begin any listed word any more, so the search keeps word-like readings alive until their end.
     """
 
@@ -245,8 +245,10 @@ class WordModel:
         score = self._words.get(token)
         if score is None:
             core = token.strip(_PUNCT).lower().replace("’", "'")
-            if not core or not core.replace("'", "").replace("-", "").isalpha():
+            if not any(ch.isalpha() for ch in core):  # a number, a code of digits, punctuation alone
                 ln_p = self._ln_p(self.other_zipf)
+            elif not core.replace("'", "").replace("-", "").isalpha():  # letters mixed with digits or symbols
+                ln_p = self._ln_p(self.oov_zipf)
             elif core in self.lexicon.zipf:
                 ln_p = self._ln_p(self._part_zipf(core))
             else:
@@ -269,8 +271,10 @@ class WordModel:
 
     def _could_be_word(self, core: str) -> bool:
         stem = core.rstrip(_PUNCT)
-        if not stem or any(ch.isdigit() for ch in stem) or self._begins_word(stem):
+        if not any(ch.isalpha() for ch in stem) or self._begins_word(stem):
             return True
+        if not stem.replace("'", "").replace("’", "").replace("-", "").isalpha():
+            return False  # letters mixed with digits or symbols: no word
         *done, last = _JOINERS.split(stem)
         if any(p not in self.lexicon.vocab for p in done if p):
             return False

@@ -14,7 +14,7 @@ from ocr_core.model_store import REPO_MODELS
 
 SAMPLES = REPO_MODELS.parent / "samples"
 
-ALPHABET = "abcdeghlnorst37- "  # blank is index len(ALPHABET)
+ALPHABET = "abcdeghlnorstz12357.- "  # blank is index len(ALPHABET)
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,12 @@ def test_word_scores_follow_frequency_and_fold_case_and_punctuation(english: Lex
     model = WordModel(english)
     assert model.word_score("the") > model.word_score("station") > model.word_score("zealous") > model.word_score("xqzv")
     assert model.word_score("The,") == model.word_score("the") == model.word_score("(THE)")
-    # codes and amounts are neither words nor unknown words: a fixed, finite score
-    assert model.word_score("7b3") == model.word_score("12.50") == model.word_score("—") > model.word_score("xqzv")
+    # numbers, amounts and dashes are neither words nor unknown words: a fixed, finite score
+    assert model.word_score("1905") == model.word_score("12.50") == model.word_score("—") > model.word_score("xqzv")
+    # a digit inside letters is how the recognizer misreads a word ("Alcara3"): it scores as an unknown word
+    assert model.word_score("Alcara3") == model.word_score("7b3") == model.word_score("xqzv")
     assert model.partial_score("stat") == 0.0 and model.partial_score("(Sta") == 0.0 and model.partial_score("12") == 0.0
-    assert model.partial_score("xqz") == WORD_LM.prefix_penalty
+    assert model.partial_score("xqz") == model.partial_score("sta7") == WORD_LM.prefix_penalty
 
 
 def test_french_elisions_and_accents_are_words() -> None:
@@ -56,12 +58,14 @@ def test_french_elisions_and_accents_are_words() -> None:
 def test_the_word_model_turns_a_near_miss_into_a_word_and_keeps_a_clear_code(english: Lexicon) -> None:
     # "the": the model slightly prefers "g" to "h"; "7b3" is read clearly and is no word
     probs = steps_for([{"t": 0.9}, {"g": 0.5, "h": 0.4}, {"e": 0.9}, {" ": 0.9},
-                       {"7": 0.9}, {"b": 0.9}, {"3": 0.9}])
+                       {"7": 0.95}, {"b": 0.95}, {"3": 0.95}])
     assert greedy_decode(probs, ALPHABET).text == "tge 7b3"
     d = word_beam_decode(probs, ALPHABET, english.word_model(), WORD_LM.beam_width, WORD_LM.prune)
     assert d.text == "the 7b3"
     assert d.char_steps == [0, 2, 4, 6, 8, 10, 12]  # each character where the model wrote it
     assert d.char_probs[1] == pytest.approx(0.4)  # "h" at its own probability
+    assert word_beam_decode(steps_for([{"1": 0.9}, {"2": 0.6, "z": 0.3}, {".": 0.9}, {"5": 0.9}]), ALPHABET,
+                            english.word_model()).text == "12.5"  # a digit is not turned into a letter
 
 
 def test_an_unknown_word_the_model_reads_clearly_stays(english: Lexicon) -> None:

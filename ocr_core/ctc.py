@@ -137,8 +137,9 @@ def word_beam_decode(probs: np.ndarray, alphabet: str, scorer: WordScorer, beam_
                     else:
                         done[new] = done[prefix]
                         partial[new] = scorer.partial_score(new[new.rfind(" ") + 1:])
+        # (in the dicts' insertion order, not a set's: ties then break the same way in every process)
         scored = {k: math.log(ends_blank.get(k, 0.0) + ends_char.get(k, 0.0) + 1e-300) + done[k] + partial[k]
-                  for k in ends_blank.keys() | ends_char.keys()}
+                  for k in {**ends_blank, **ends_char}}
         kept = heapq.nlargest(beam_width, scored, key=scored.__getitem__)
         norm = sum(ends_blank.get(k, 0.0) + ends_char.get(k, 0.0) for k in kept) or 1.0
         beams = {k: (ends_blank.get(k, 0.0) / norm, ends_char.get(k, 0.0) / norm) for k in kept}

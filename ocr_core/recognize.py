@@ -25,7 +25,8 @@ from ocr_core.runtime import LineModel
 # models were checked with (onnxruntime keeps its peak buffers: 16 cost 90 MB more for 2 % less CPU)
 BATCH = 8
 # models whose lines a word language model decodes when word lists are on (OCR_LEXICON): on real and
-# synthetic handwriting it reads better than greedy decoding, on print not (benchmarks/reports/word_lm.md)
+# synthetic handwriting it reads better than greedy decoding; on synthetic print it gains nothing
+# measurable (benchmarks/reports/word_lm.md), so printed lines keep greedy decoding
 WORD_LM_KINDS = ("handwritten",)
 
 

@@ -98,7 +98,7 @@ def test_real_handwriting_reads_closer_to_the_truth_with_the_word_model(handwrit
 
 def test_line_confidence_and_printed_decoding_do_not_change(handwriting) -> None:
     """The word model changes handwritten words, not the line confidence auto mode compares; the
-    printed model still decodes greedily, then respells (the word model did not help print)."""
+    printed model still decodes greedily, then respells (the word model gained nothing measurable on print)."""
     from ocr_core.segment import whole_line
 
     with Image.open(REPO_MODELS.parent / "tests" / "data" / "handwritten-line.png") as img:

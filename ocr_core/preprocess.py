@@ -89,18 +89,19 @@ def isolate_line(gray: np.ndarray) -> np.ndarray:
     return out[max(0, keep_top - margin): min(h, keep_bottom + margin + 1)]
 
 
-def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = ()) -> np.ndarray:
+def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = (), stretch: float = 1.0) -> np.ndarray:
     """uint8 gray crop (dark ink on light paper) -> float32 (32, W, 1), ink ~1, paper ~0.
 
     Contrast is stretched between robust paper and ink levels so faint pencil, grey scans
-    and dark photos look alike to the model. `steps` are the model's extra steps ("isolate").
+    and dark photos look alike to the model. `steps` are the model's extra steps ("isolate");
+    `stretch` widens (> 1) or narrows the line beyond its own aspect (a second reading of a hand).
     """
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
     if "isolate" in steps:
         gray = isolate_line(gray)
     h, w = gray.shape
-    new_w = int(round(w * LINE_HEIGHT / max(h, 1)))
+    new_w = int(round(w * LINE_HEIGHT / max(h, 1) * stretch))
     new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH))
     interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_CUBIC
     small = cv2.resize(gray, (new_w, LINE_HEIGHT), interpolation=interp)

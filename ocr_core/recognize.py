@@ -28,6 +28,11 @@ BATCH = 8
 # synthetic handwriting it reads better than greedy decoding; on synthetic print it gains nothing
 # measurable (benchmarks/reports/word_lm.md), so printed lines keep greedy decoding
 WORD_LM_KINDS = ("handwritten",)
+# widths (times the line's own aspect at 32 px high) each model reads every line at; the surest
+# reading is kept. Real hands vary in width more than any training renders, and a second, wider
+# look fixes ~1.5 CER points on real and synthetic hands for twice the model time
+# (`python -m benchmarks.read_widths`, reports/read_widths.md). Printed lines: one look.
+READ_STRETCHES = {"handwritten": (1.0, 1.25)}
 
 
 @dataclass
@@ -46,12 +51,12 @@ class LineReading:
 
 
 def line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
-                       batch_size: int = BATCH) -> list[np.ndarray]:
+                       batch_size: int = BATCH, stretch: float = 1.0) -> list[np.ndarray]:
     """Per-line (steps, classes) probabilities: lines sorted by width, read in full batches of similar width.
 
     `preprocess`: the extra `ocr_core.preprocess` steps the model was trained with (its manifest's)."""
     out: list[np.ndarray] = [np.empty(0)] * len(crops)
-    for j, probs in iter_line_probabilities(model, crops, preprocess, batch_size):
+    for j, probs in iter_line_probabilities(model, crops, preprocess, batch_size, stretch):
         out[j] = probs
     return out
 
@@ -65,12 +70,12 @@ def batch_order(crops: list[np.ndarray]) -> list[int]:
 
 
 def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
-                            batch_size: int = BATCH) -> Iterator[tuple[int, np.ndarray]]:
+                            batch_size: int = BATCH, stretch: float = 1.0) -> Iterator[tuple[int, np.ndarray]]:
     """(crop index, probabilities) of every line, a batch at a time, longest first (`batch_order`).
 
     Up to `model.parallel` batches run at once on worker threads (the runtime releases the GIL), so
     the caller decodes one batch while the next ones are being read."""
-    prepared = [prepare_line(c, preprocess) for c in crops]
+    prepared = [prepare_line(c, preprocess, stretch) for c in crops]
     order = batch_order(crops)
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
@@ -100,9 +105,10 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 class CrnnRecognizer:
     """One of our CRNNs (printed or handwritten), under any runtime, behind one `read_lines` call."""
 
-    def __init__(self, loaded: LoadedModel) -> None:
+    def __init__(self, loaded: LoadedModel, stretches: tuple[float, ...] | None = None) -> None:
         self.loaded = loaded
         self.alphabet = loaded.alphabet
+        self.stretches = stretches or READ_STRETCHES.get(loaded.manifest.get("kind"), (1.0,))
 
     @property
     def version(self) -> str:
@@ -119,27 +125,36 @@ class CrnnRecognizer:
 
     def read_lines(self, crops: list[np.ndarray], decoder: str = "greedy",
                    lexicon: Lexicon | None = None) -> list[LineReading]:
-        """Each crop's reading: `decoder` ('greedy' or 'beam') decodes it; with a `lexicon`, the models of
-        WORD_LM_KINDS decode with the word language model instead, and unsure words are then respelled."""
+        """Each crop read at every one of `stretches`, the surest reading (the model's own best path)
+        kept; `decoder` ('greedy' or 'beam') decodes it, or with a `lexicon`, for the models of
+        WORD_LM_KINDS, the word language model; unsure words are then respelled."""
         if not crops:
             return []
         decode = beam_decode if decoder == "beam" else greedy_decode
         if lexicon is not None and self.loaded.manifest.get("kind") in WORD_LM_KINDS:
             decode = self._word_decoder(lexicon)
+        surest: list[tuple[float, np.ndarray] | None] = [None] * len(crops)  # (confidence, probabilities)
         readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
-        for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess):
-            crop = crops[i]
-            d = decode(probs, self.alphabet)
-            scale = crop.shape[1] / max(len(probs), 1)  # crop pixels per time step
-            words = _tighten(_words(d, scale), crop)
-            text = d.text
-            if lexicon is not None:
-                text = correct_line(d.text, d.char_steps, probs, self.alphabet, lexicon)
-                for w, corrected in zip(words, text.split()):  # same tokens, maybe respelled
-                    w.text = corrected
-            readings[i] = LineReading(text, d.confidence, words)
+        for k, stretch in enumerate(self.stretches):
+            for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess, stretch=stretch):
+                confidence = greedy_decode(probs, self.alphabet).confidence
+                if surest[i] is None or confidence > surest[i][0]:
+                    surest[i] = (confidence, probs)
+                if k == len(self.stretches) - 1:  # the last look: this line's reading is chosen, decode it
+                    readings[i] = self._reading(crops[i], surest[i][1], decode, lexicon)
         return readings
 
+    def _reading(self, crop: np.ndarray, probs: np.ndarray, decode: Callable[[np.ndarray, str], Decoded],
+                 lexicon: Lexicon | None) -> LineReading:
+        d = decode(probs, self.alphabet)
+        scale = crop.shape[1] / max(len(probs), 1)  # crop pixels per time step, at any stretch
+        words = _tighten(_words(d, scale), crop)
+        text = d.text
+        if lexicon is not None:
+            text = correct_line(d.text, d.char_steps, probs, self.alphabet, lexicon)
+            for w, corrected in zip(words, text.split()):  # same tokens, maybe respelled
+                w.text = corrected
+        return LineReading(text, d.confidence, words)
 
     @staticmethod
     def _word_decoder(lexicon: Lexicon) -> Callable[[np.ndarray, str], Decoded]:

@@ -138,3 +138,32 @@ def test_a_manifest_asking_for_unknown_preprocessing_is_refused(tmp_path: Path, 
     manifest = {**json.loads((folder / "manifest.json").read_text()), "preprocess": steps}
     with pytest.raises(ModelError, match="preprocessing"):
         check_manifest(manifest, folder / manifest["file"])
+
+
+def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
+    """READ_STRETCHES: each line read as it is and 1.25x wider; per line the higher confidence wins,
+    with word boxes in the crop's own pixels whichever width won."""
+    import random
+
+    from ocr_core.recognize import READ_STRETCHES, CrnnRecognizer
+    from training.synth import handwritten_validation_sample
+
+    rng = random.Random(7)
+    crops = [handwritten_validation_sample(rng)[0] for _ in range(24)]
+    engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
+    recognizer = engine.recognizer("handwritten")
+    assert recognizer.stretches == READ_STRETCHES["handwritten"] == (1.0, 1.25)
+    assert engine.recognizer("printed").stretches == (1.0,)
+    both = recognizer.read_lines(crops)
+    alone = {s: CrnnRecognizer(recognizer.loaded, (s,)).read_lines(crops) for s in (1.0, 1.25)}
+    for i, (reading, crop) in enumerate(zip(both, crops)):
+        surer = max((alone[1.0][i], alone[1.25][i]), key=lambda r: r.confidence)
+        assert (reading.text, reading.confidence) == (surer.text, surer.confidence)
+        assert all(0 <= w.x0 < w.x1 <= crop.shape[1] for w in reading.words)
+    wider = [i for i in range(len(crops)) if alone[1.25][i].confidence > alone[1.0][i].confidence]
+    assert 0 < len(wider) < len(crops)  # both widths win some lines: the test sees both paths
+    for i in wider:  # the wider reading's words sit where the narrow one's do (same crop pixels)
+        narrow = alone[1.0][i].words
+        if len(narrow) == len(both[i].words):
+            for a, b in zip(narrow, both[i].words):
+                assert abs((a.x0 + a.x1) / 2 - (b.x0 + b.x1) / 2) < 0.1 * crops[i].shape[1]

@@ -167,3 +167,15 @@ def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
         if len(narrow) == len(both[i].words):
             for a, b in zip(narrow, both[i].words):
                 assert abs((a.x0 + a.x1) / 2 - (b.x0 + b.x1) / 2) < 0.1 * crops[i].shape[1]
+
+
+def test_the_sample_note_reads_closer_to_the_truth_at_two_widths(monkeypatch) -> None:
+    """The shipped two-width reading of samples/handwritten-note.png against one look at its own width."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    data = (samples / "handwritten-note.png").read_bytes()
+    truth = (samples / "handwritten-note.txt").read_text(encoding="utf-8")
+    engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
+    both = engine.read(data, mode="handwritten").text
+    monkeypatch.setattr(engine.recognizer("handwritten"), "stretches", (1.0,))
+    one = engine.read(data, mode="handwritten").text
+    assert cer(truth, both) < cer(truth, one), (both, one)

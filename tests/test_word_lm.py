@@ -11,6 +11,7 @@ from ocr_core.ctc import greedy_decode, word_beam_decode
 from ocr_core.lexicon import WORD_LM, Lexicon, WordModel, correct_line, lexicon_languages
 from ocr_core.metrics import cer
 from ocr_core.model_store import REPO_MODELS
+from ocr_core.recognize import CrnnRecognizer
 
 SAMPLES = REPO_MODELS.parent / "samples"
 
@@ -89,6 +90,7 @@ def test_real_handwriting_reads_closer_to_the_truth_with_the_word_model(handwrit
     data = (SAMPLES / "handwritten-note.png").read_bytes()
     truth = (SAMPLES / "handwritten-note.txt").read_text(encoding="utf-8")
     assert handwriting.lexicon is not None  # OCR_LEXICON's default: English word lists
+    monkeypatch.setattr(handwriting.recognizer("handwritten"), "stretches", (1.0,))  # the decoder's part alone
     with_lm = handwriting.read(data, mode="handwritten").text
     monkeypatch.setattr(recognize, "WORD_LM_KINDS", ())
     without = handwriting.read(data, mode="handwritten").text
@@ -104,7 +106,7 @@ def test_line_confidence_and_printed_decoding_do_not_change(handwriting) -> None
     with Image.open(REPO_MODELS.parent / "tests" / "data" / "handwritten-line.png") as img:
         crop = whole_line(np.asarray(img.convert("L"))).crop
     for kind in ("handwritten", "printed"):
-        recognizer = handwriting.recognizer(kind)
+        recognizer = CrnnRecognizer(handwriting.recognizer(kind).loaded, (1.0,))  # one look: one set of probabilities
         probs = recognizer.probabilities([crop])[0]
         greedy = greedy_decode(probs, recognizer.alphabet)
         reading = recognizer.read_lines([crop], "greedy", handwriting.lexicon)[0]

@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             rec.read_lines([c], lexicon=engine.lexicon)
             times.append(time.perf_counter() - t)
         p50, p95 = _ms(times)
-        files = sorted(rec.loaded.path.glob("model.*"))  # model.keras (source) and model.onnx (served)
-        size_mb = max(f.stat().st_size for f in files) / 1e6
-        sizes = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.1f} MB" for f in files)
+        model_files = sorted(rec.loaded.path.glob("model.*"))  # model.keras (source) and model.onnx (served)
+        size_mb = max(f.stat().st_size for f in model_files) / 1e6
+        sizes = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.1f} MB" for f in model_files)
         ok = "yes" if kind != "handwritten" or (p50 <= BUDGET_MS and size_mb <= BUDGET_MB) else "NO"
         rows.append(f"| ours, {rec.version} | {p50:.1f} | {p95:.1f} | {sizes} | {ok} |")
     tess = []

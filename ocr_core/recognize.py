@@ -30,7 +30,7 @@ BATCH = 8
 WORD_LM_KINDS = ("handwritten",)
 # widths (times the line's own aspect at 32 px high) each model reads every line at; the surest
 # reading is kept. Real hands vary in width more than any training renders, and a second, wider
-# look fixes ~1.5 CER points on real and synthetic hands for twice the model time
+# look saves ~1 CER point on real and synthetic hands (2.3.0) for about twice the model time
 # (`python -m benchmarks.read_widths`, reports/read_widths.md). Printed lines: one look.
 READ_STRETCHES = {"handwritten": (1.0, 1.25)}
 

@@ -140,12 +140,13 @@ class OcrEngine:
         return OcrResult(out_pages, mode, mode_used, name, models, self.detector.name, timings)
 
     def _sample_reader(self, mode: str) -> Confidences:
-        """What orientation checks read sample lines with: the mode's model, plain greedy; in auto both
-        models, each line scored by the surer one (the printed model's confidence on handwriting is noise)."""
+        """What orientation checks read sample lines with: the mode's model at a glance (one look,
+        greedy); in auto both models, each line scored by the surer one (the printed model's
+        confidence on handwriting is noise)."""
         kinds = list(AUTO_KINDS) if mode == "auto" else [mode]
 
         def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
-            surest = [max(per_crop, key=_score) for per_crop in zip(*(self.recognizer(k).read_lines(crops) for k in kinds))]
+            surest = [max(per_crop, key=_score) for per_crop in zip(*(self.recognizer(k).glance(crops) for k in kinds))]
             return [(r.text, r.confidence) for r in surest]
         return read
 
@@ -172,40 +173,47 @@ class OcrEngine:
     def _auto_readings(self, crops: list[np.ndarray], deadline: float | None) -> tuple[list[str], dict[str, dict[int, LineReading]]]:
         """auto: each line's kind, and the readings by kind and line index.
 
-        Both models read a sample of AUTO_SAMPLE lines spread over the page. When every sampled
-        line goes to one kind, the page is taken to be that kind and the rest is read by that model
-        alone, except lines it is unsure of (confidence under AUTO_DOUBTFUL), which the other
-        model reads too and `_auto_kind` decides. A mixed sample: both models read every line.
+        Both models read a sample of AUTO_SAMPLE lines spread over the page: the printed model in
+        full (one look, what it keeps), the handwriting model at a glance (one look, greedy: its
+        confidence is all choosing needs, and its full read costs two looks and the word model).
+        When every sampled line goes to one kind, the page is taken to be that kind and the rest is
+        read by that model alone, except lines it is unsure of (confidence under AUTO_DOUBTFUL),
+        which `_auto_kind` decides between both. A mixed sample: every line is decided. Only lines
+        given to the handwriting model get its full read.
         """
         n = len(crops)
         readings: dict[str, dict[int, LineReading]] = {k: {} for k in AUTO_KINDS}
+        glances: dict[int, LineReading] = {}  # the handwriting model's one-look readings, to choose by
 
-        def read(which: list[int], kinds: list[str]) -> None:
-            got = self._read_lines([crops[i] for i in which], kinds, deadline)
-            for k in kinds:
-                readings[k].update(zip(which, got[k]))
+        def read(which: list[int], kind: str) -> None:
+            readings[kind].update(zip(which, self._read_lines([crops[i] for i in which], [kind], deadline)[kind]))
+
+        def choose(which: list[int]) -> dict[int, str]:
+            read([i for i in which if i not in readings["printed"]], "printed")
+            unseen = [i for i in which if i not in readings["handwritten"]]
+            got = self._read_lines([crops[i] for i in unseen], ["handwritten"], deadline, glance=True)
+            glances.update(zip(unseen, got["handwritten"]))
+            return {i: _auto_kind(readings["printed"][i], readings["handwritten"].get(i) or glances[i]) for i in which}
 
         sample = sorted({int(i) for i in np.linspace(0, n - 1, min(n, AUTO_SAMPLE)).round()}) if n else []
-        read(sample, list(AUTO_KINDS))
-        chosen = {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in sample}
+        chosen = choose(sample)
         rest = [i for i in range(n) if i not in chosen]
         page_kinds = set(chosen.values())
-        if len(page_kinds) == 1:  # one kind: its model reads the rest; doubtful lines get both
+        if len(page_kinds) == 1:  # one kind: its model reads the rest; doubtful lines are decided
             kind = page_kinds.pop()
-            other = AUTO_KINDS[1 - AUTO_KINDS.index(kind)]
-            read(rest, [kind])
+            read(rest, kind)
             doubtful = [i for i in rest if _score(readings[kind][i]) < AUTO_DOUBTFUL]
-            read(doubtful, [other])
-            chosen |= {i: kind for i in rest}
-            chosen |= {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in doubtful}
+            chosen |= {i: kind for i in rest} | choose(doubtful)
         else:  # mixed: line by line
-            read(rest, list(AUTO_KINDS))
-            chosen |= {i: _auto_kind(readings["printed"][i], readings["handwritten"][i]) for i in rest}
+            chosen |= choose(rest)
+        read([i for i in range(n) if chosen[i] == "handwritten" and i not in readings["handwritten"]], "handwritten")
         return [chosen[i] for i in range(n)], readings
 
-    def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None) -> dict[str, list[LineReading]]:
-        """Every crop read by each model, in chunks of similar width, checking the deadline before
-        each chunk against what a chunk has cost so far (a dense 50 Mpx page is ~100 lines)."""
+    def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None,
+                    glance: bool = False) -> dict[str, list[LineReading]]:
+        """Every crop read by each model (or at a `glance`: `CrnnRecognizer.glance`), in chunks of
+        similar width, checking the deadline before each chunk against what a chunk has cost so far
+        (a dense 50 Mpx page is ~100 lines)."""
         readings: dict[str, list[LineReading | None]] = {k: [None] * len(crops) for k in kinds}
         order = batch_order(crops)  # longest (dearest) first: estimates err high
         size = max(self.recognizer(k).lines_at_once for k in kinds)  # whole batches, one per run at once (OCR_THREADS)
@@ -214,9 +222,12 @@ class OcrEngine:
             _check_deadline(deadline, "while reading lines", len(chunk) * len(kinds) * self._seconds["line"])
             t = time.perf_counter()
             for k in kinds:
-                for i, reading in zip(chunk, self.recognizer(k).read_lines([crops[i] for i in chunk], self.decoder, self.lexicon)):
+                recognizer, lines = self.recognizer(k), [crops[i] for i in chunk]
+                got = recognizer.glance(lines) if glance else recognizer.read_lines(lines, self.decoder, self.lexicon)
+                for i, reading in zip(chunk, got):
                     readings[k][i] = reading
-            self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
+            if not glance:  # the estimate is of a full read: glances would lower it
+                self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
         return {k: [r for r in v if r is not None] for k, v in readings.items()}
 
     def _checked(self, pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:

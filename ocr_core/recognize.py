@@ -128,19 +128,29 @@ class CrnnRecognizer:
         """Each crop read at every one of `stretches`, the surest reading (the model's own best path)
         kept; `decoder` ('greedy' or 'beam') decodes it, or with a `lexicon`, for the models of
         WORD_LM_KINDS, the word language model; unsure words are then respelled."""
-        if not crops:
-            return []
         decode = beam_decode if decoder == "beam" else greedy_decode
         if lexicon is not None and self.loaded.manifest.get("kind") in WORD_LM_KINDS:
             decode = self._word_decoder(lexicon)
+        return self._read(crops, self.stretches, decode, lexicon)
+
+    def glance(self, crops: list[np.ndarray]) -> list[LineReading]:
+        """Each crop read once, at its own width, greedy, without word lists: the confidence that
+        choosing a model (auto) or a page's orientation needs, at a fraction of a full read's cost.
+        Those rules were calibrated on this one-look confidence."""
+        return self._read(crops, (1.0,), greedy_decode, None)
+
+    def _read(self, crops: list[np.ndarray], stretches: tuple[float, ...],
+              decode: Callable[[np.ndarray, str], Decoded], lexicon: Lexicon | None) -> list[LineReading]:
+        if not crops:
+            return []
         surest: list[tuple[float, np.ndarray] | None] = [None] * len(crops)  # (confidence, probabilities)
         readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
-        for k, stretch in enumerate(self.stretches):
+        for k, stretch in enumerate(stretches):
             for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess, stretch=stretch):
                 confidence = greedy_decode(probs, self.alphabet).confidence
                 if surest[i] is None or confidence > surest[i][0]:
                     surest[i] = (confidence, probs)
-                if k == len(self.stretches) - 1:  # the last look: this line's reading is chosen, decode it
+                if k == len(stretches) - 1:  # the last look: this line's reading is chosen, decode it
                     readings[i] = self._reading(crops[i], surest[i][1], decode, lexicon)
         return readings
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -166,8 +167,33 @@ def test_cli_prints_text_of_the_demo_sample(capsys: pytest.CaptureFixture[str]) 
     assert cer(truth, out["text"]) < 0.1, out["text"]
 
 
+@contextmanager
+def counting_handwriting_reads(engine: OcrEngine) -> Iterator[dict[str, list[int]]]:
+    """Lines the real handwriting model reads, by call: `glance` (one look, to choose by) and
+    `read_lines` (the full read: two looks and the word model)."""
+    hand = engine.recognizer("handwritten")
+    counts: dict[str, list[int]] = {"glance": [], "read_lines": []}
+
+    def counted(name: str):  # the real method, counted
+        original = getattr(hand, name)
+
+        def call(crops, *args, **kwargs):
+            counts[name].append(len(crops))
+            return original(crops, *args, **kwargs)
+        return call
+
+    for name in counts:
+        setattr(hand, name, counted(name))
+    try:
+        yield counts
+    finally:
+        for name in counts:
+            delattr(hand, name)
+
+
 def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEngine) -> None:
-    """A printed letter with a handwritten note below it (one image): each line by its own model."""
+    """A printed letter with a handwritten note below it (one image): each line by its own model,
+    and only the handwritten lines get the handwriting model's full (dear) read."""
     letter = Image.open(SAMPLES / "printed-letter.png").convert("L")
     note = Image.open(SAMPLES / "handwritten-note.png").convert("L")
     page = Image.new("L", (max(letter.width, note.width), letter.height + note.height), 235)
@@ -175,7 +201,8 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
     page.paste(note, (0, letter.height))
     buf = io.BytesIO()
     page.save(buf, format="PNG")
-    result = engine.read(buf.getvalue(), mode="auto")
+    with counting_handwriting_reads(engine) as reads:
+        result = engine.read(buf.getvalue(), mode="auto")
     truth = (SAMPLES / "printed-letter.txt").read_text() + (SAMPLES / "handwritten-note.txt").read_text()
     kind_of = {t: "printed" for t in (SAMPLES / "printed-letter.txt").read_text().splitlines()}
     kind_of |= {t: "handwritten" for t in (SAMPLES / "handwritten-note.txt").read_text().splitlines()}
@@ -186,32 +213,25 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
         assert line.mode == kind_of[nearest], (line.text, line.mode, nearest)
     assert result.mode_used == "mixed"
     assert cer(truth, result.text) < 0.12, result.text
+    lines = result.pages[0].lines
+    assert sum(ln.mode == "handwritten" for ln in lines) <= sum(reads["read_lines"]) < len(lines), reads
 
 
 def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:
-    """A one-kind page: both models read only the sample (and doubtful lines); the text is printed mode's."""
+    """A one-kind page: the handwriting model glances at the sample (and doubtful lines) and reads
+    none in full; the text is printed mode's."""
     from ocr_core.engine import AUTO_SAMPLE
 
     lines = [f"{t} Line {i} of the quarterly report." for i in range(4) for t in PARAGRAPH]  # 12 lines
     data = png_bytes(render(lines, "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 30))
-    hand = engine.recognizer("handwritten")
-    read_by_hand: list[int] = []
-    original = hand.read_lines
-
-    def counting(crops, *args, **kwargs):  # the real model, counted
-        read_by_hand.append(len(crops))
-        return original(crops, *args, **kwargs)
-
-    hand.read_lines = counting  # type: ignore[method-assign]
-    try:
+    with counting_handwriting_reads(engine) as reads:
         auto = engine.read(data, mode="auto")
-    finally:
-        del hand.read_lines
     printed = engine.read(data, mode="printed")
     assert auto.mode_used == "printed" and auto.text == printed.text
     assert cer("\n".join(lines), auto.text) < 0.05, auto.text
     doubtful = sum(ln.confidence < 0.8 for ln in printed.pages[0].lines)
-    assert len(printed.pages[0].lines) >= 12 and sum(read_by_hand) <= AUTO_SAMPLE + doubtful < 12, read_by_hand
+    assert len(printed.pages[0].lines) >= 12 and 0 < sum(reads["glance"]) <= AUTO_SAMPLE + doubtful < 12, reads
+    assert sum(reads["read_lines"]) == 0, reads
 
 
 @pytest.mark.skipif(not __import__("ocr_core.tesseract").tesseract.available(), reason="the tesseract binary is not installed")

@@ -162,6 +162,8 @@ def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
         assert all(0 <= w.x0 < w.x1 <= crop.shape[1] for w in reading.words)
     wider = [i for i in range(len(crops)) if alone[1.25][i].confidence > alone[1.0][i].confidence]
     assert 0 < len(wider) < len(crops)  # both widths win some lines: the test sees both paths
+    glances = recognizer.glance(crops)  # what auto and orientation choose by: the first look alone
+    assert [(g.text, g.confidence) for g in glances] == [(r.text, r.confidence) for r in alone[1.0]]
     for i in wider:  # the wider reading's words sit where the narrow one's do (same crop pixels)
         narrow = alone[1.0][i].words
         if len(narrow) == len(both[i].words):

@@ -121,7 +121,7 @@ class OcrEngine:
                 if layout == "line":  # the caller says it is one upright line crop
                     regions, rotation = [whole_line(page.gray())], 0
                 else:
-                    oriented = orient(page, self.detector.detect, self._sample_reader(mode),
+                    oriented = orient(page, self.detector.detect, self._sample_reader(mode, deadline),
                                       self._detection_check(deadline, page.page, mpx))
                     regions, rotation = oriented.regions, oriented.rotation
                 detect_ms += (time.perf_counter() - t) * 1000
@@ -139,13 +139,15 @@ class OcrEngine:
         name, models = backend.describe(mode)
         return OcrResult(out_pages, mode, mode_used, name, models, self.detector.name, timings)
 
-    def _sample_reader(self, mode: str) -> Confidences:
+    def _sample_reader(self, mode: str, deadline: float | None) -> Confidences:
         """What orientation checks read sample lines with: the mode's model at a glance (one look,
         greedy); in auto both models, each line scored by the surer one (the printed model's
-        confidence on handwriting is noise)."""
+        confidence on handwriting is noise). Out of time, it stops before reading."""
         kinds = list(AUTO_KINDS) if mode == "auto" else [mode]
 
         def read(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+            _check_deadline(deadline, "while reading sample lines to find the page's way up",
+                            len(crops) * len(kinds) * self._seconds["line"])
             surest = [max(per_crop, key=_score) for per_crop in zip(*(self.recognizer(k).glance(crops) for k in kinds))]
             return [(r.text, r.confidence) for r in surest]
         return read

@@ -255,6 +255,24 @@ def test_deadline_is_checked_before_finding_the_lines_of_a_turned_copy(monkeypat
     assert len(calls) == 1
 
 
+def test_deadline_is_checked_before_reading_sample_lines_both_ways_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upside-down line's image is read both ways up to find its way up: out of time after
+    finding its line, the engine stops before that reading, not only later, before the page's own read."""
+    engine = OcrEngine(detector="opencv")
+    line = cv2.rotate(cv2.imread(str(TEST_DATA / "handwritten-line.png"), cv2.IMREAD_GRAYSCALE), cv2.ROTATE_180)
+    deadline = time.monotonic() + 2.0
+    found = engine.detector.detect
+
+    def detect_then_run_out(page: PageImage) -> list:
+        regions = found(page)
+        time.sleep(max(0.0, deadline - time.monotonic()) + 0.01)  # this detection used up the time left
+        return regions
+
+    monkeypatch.setattr(engine.detector, "detect", detect_then_run_out)
+    with pytest.raises(DeadlineExceeded, match="sample lines"):
+        engine.read(png(line), mode="handwritten", deadline=deadline)
+
+
 def test_blurred_scan_is_flagged_and_the_clean_one_is_not(engine: OcrEngine, upright: OcrResult) -> None:
     blurred = engine.read(png(cv2.GaussianBlur(scan_turned(0), (0, 0), 3)), mode="printed").to_dict()
     assert blurred["lines"] and all(line["low_confidence"] for line in blurred["lines"])

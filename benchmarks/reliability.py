@@ -35,6 +35,7 @@ from ocr_core import quality
 from ocr_core.alphabet import normalize_text
 from ocr_core.engine import OcrEngine
 from ocr_core.metrics import edit_distance
+from ocr_core.recognize import READ_STRETCHES, WORD_LM_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 VALIDATION_SEED = 999_999  # training's synthetic validation seed (training/train.py)
@@ -118,6 +119,14 @@ def write_card(kind: str, section: str) -> None:
     card.write_text(text, encoding="utf-8")
 
 
+def _decoding(engine: OcrEngine) -> str:
+    """How the engine decodes each model's lines, for the report's header."""
+    if engine.lexicon is None:
+        return f"decoder {engine.decoder}, no word lists"
+    by_lm = ", ".join(f"{kind}: {len(READ_STRETCHES.get(kind, (1.0,)))} looks, word language model" for kind in WORD_LM_KINDS)
+    return f"as served: decoder {engine.decoder} with unsure words respelled from the word lists; {by_lm}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--lines", type=int, default=600, help="synthetic validation lines per model (and htr-real val lines, 0 = all)")
@@ -143,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                               measure(tesseract_read, printed[: a.tesseract_lines], "tesseract"))]
     versions = engine.model_versions()
     intro = (f"Measured {dt.date.today()} by `{' '.join(['python -m benchmarks.reliability', *(argv or sys.argv[1:])])}` "
-             f"(decoder {engine.decoder}, lexicon {'on' if engine.lexicon else 'off'}). CER = edit distance / reference "
+             f"({_decoding(engine)}). CER = edit distance / reference "
              f"characters over the bucket's lines. `low_confidence` thresholds live in `ocr_core/quality.py`.")
     report = [f"# Reliability: line confidence vs measured CER ({dt.date.today()})", "", intro, ""]
     for model, parts in sets.items():

@@ -162,7 +162,7 @@ class OcrEngine:
             kinds, readings = self._auto_readings(crops, deadline)
         else:
             kinds = [mode] * len(crops)
-            readings = {mode: dict(enumerate(self._read_lines(crops, [mode], deadline)[mode]))}
+            readings = {mode: dict(enumerate(self._read_lines(crops, mode, deadline)))}
         lines = []
         for i, region in enumerate(regions):
             r = readings[kinds[i]][i]
@@ -188,13 +188,13 @@ class OcrEngine:
         glances: dict[int, LineReading] = {}  # the handwriting model's one-look readings, to choose by
 
         def read(which: list[int], kind: str) -> None:
-            readings[kind].update(zip(which, self._read_lines([crops[i] for i in which], [kind], deadline)[kind]))
+            readings[kind].update(zip(which, self._read_lines([crops[i] for i in which], kind, deadline)))
 
         def choose(which: list[int]) -> dict[int, str]:
+            """Each line's kind; the handwriting model's side is its full reading where it has one."""
             read([i for i in which if i not in readings["printed"]], "printed")
             unseen = [i for i in which if i not in readings["handwritten"]]
-            got = self._read_lines([crops[i] for i in unseen], ["handwritten"], deadline, glance=True)
-            glances.update(zip(unseen, got["handwritten"]))
+            glances.update(zip(unseen, self._read_lines([crops[i] for i in unseen], "handwritten", deadline, glance=True)))
             return {i: _auto_kind(readings["printed"][i], readings["handwritten"].get(i) or glances[i]) for i in which}
 
         sample = sorted({int(i) for i in np.linspace(0, n - 1, min(n, AUTO_SAMPLE)).round()}) if n else []
@@ -211,26 +211,26 @@ class OcrEngine:
         read([i for i in range(n) if chosen[i] == "handwritten" and i not in readings["handwritten"]], "handwritten")
         return [chosen[i] for i in range(n)], readings
 
-    def _read_lines(self, crops: list[np.ndarray], kinds: list[str], deadline: float | None,
-                    glance: bool = False) -> dict[str, list[LineReading]]:
-        """Every crop read by each model (or at a `glance`: `CrnnRecognizer.glance`), in chunks of
-        similar width, checking the deadline before each chunk against what a chunk has cost so far
-        (a dense 50 Mpx page is ~100 lines)."""
-        readings: dict[str, list[LineReading | None]] = {k: [None] * len(crops) for k in kinds}
+    def _read_lines(self, crops: list[np.ndarray], kind: str, deadline: float | None,
+                    glance: bool = False) -> list[LineReading]:
+        """Every crop read by the `kind` model (or at a `glance`: `CrnnRecognizer.glance`), in chunks
+        of similar width, checking the deadline before each chunk against what a chunk has cost so
+        far (a dense 50 Mpx page is ~100 lines)."""
+        recognizer = self.recognizer(kind)
+        readings: list[LineReading | None] = [None] * len(crops)
         order = batch_order(crops)  # longest (dearest) first: estimates err high
-        size = max(self.recognizer(k).lines_at_once for k in kinds)  # whole batches, one per run at once (OCR_THREADS)
+        size = recognizer.lines_at_once  # whole batches, one per run at once (OCR_THREADS)
         for start in range(0, len(order), size):
             chunk = order[start:start + size]
-            _check_deadline(deadline, "while reading lines", len(chunk) * len(kinds) * self._seconds["line"])
+            _check_deadline(deadline, "while reading lines", len(chunk) * self._seconds["line"])
             t = time.perf_counter()
-            for k in kinds:
-                recognizer, lines = self.recognizer(k), [crops[i] for i in chunk]
-                got = recognizer.glance(lines) if glance else recognizer.read_lines(lines, self.decoder, self.lexicon)
-                for i, reading in zip(chunk, got):
-                    readings[k][i] = reading
+            lines = [crops[i] for i in chunk]
+            got = recognizer.glance(lines) if glance else recognizer.read_lines(lines, self.decoder, self.lexicon)
+            for i, reading in zip(chunk, got):
+                readings[i] = reading
             if not glance:  # the estimate is of a full read: glances would lower it
-                self._learn("line", (time.perf_counter() - t) / (len(chunk) * len(kinds)))
-        return {k: [r for r in v if r is not None] for k, v in readings.items()}
+                self._learn("line", (time.perf_counter() - t) / len(chunk))
+        return [r for r in readings if r is not None]
 
     def _checked(self, pages: Iterable[PageImage], deadline: float | None, timings: dict[str, float]) -> Iterator[PageImage]:
         """The pages, decoded one at a time (decode time added to `timings`), each only if time is

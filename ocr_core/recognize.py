@@ -147,7 +147,8 @@ class CrnnRecognizer:
         readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
         for k, stretch in enumerate(stretches):
             for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess, stretch=stretch):
-                confidence = greedy_decode(probs, self.alphabet).confidence
+                # the model's own best path decides between looks; a single look has nothing to compare
+                confidence = greedy_decode(probs, self.alphabet).confidence if len(stretches) > 1 else 0.0
                 if surest[i] is None or confidence > surest[i][0]:
                     surest[i] = (confidence, probs)
                 if k == len(stretches) - 1:  # the last look: this line's reading is chosen, decode it

@@ -124,3 +124,25 @@ def test_default_output_is_a_run_folder_and_a_model_folder_is_not_overwritten(tm
     assert parse_args(["--out", str(shipped), "--overwrite"]).overwrite
     assert _paths(TrainConfig(kind="handwritten", out=str(shipped), overwrite=True))[0] == shipped
 
+
+
+def test_a_wide_model_started_from_the_shipped_base_model_reads_exactly_as_it_does() -> None:
+    """transfer_weights embeds base's BiLSTMs in wide's: same probabilities, yet new units that can learn."""
+    import keras
+
+    from training.model import arch_of, build_crnn, transfer_weights
+
+    base = keras.models.load_model(REPO_MODELS / "handwritten" / "model.keras", compile=False)
+    assert arch_of(base) == "base"
+    wide = build_crnn(len(ALPHABET) + 1, arch="wide")
+    assert len(transfer_weights(base, wide)) == len([x for x in wide.layers if x.get_weights()])
+    crops = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted((REPO_MODELS.parent / "samples").glob("handwritten*.png"))]
+    assert crops
+    for crop in crops:
+        h, w = crop.shape
+        x = cv2.resize(crop, (max(16, round(w * 32 / h / 4) * 4), 32)).astype("float32")[None, :, :, None]
+        x = 1.0 - x / 255.0
+        np.testing.assert_allclose(wide.predict(x, verbose=0), base.predict(x, verbose=0), atol=1e-5)
+    forward = next(x for x in wide.layers if isinstance(x, keras.layers.Bidirectional)).forward_layer
+    kernel = forward.get_weights()[0]
+    assert np.abs(kernel[:, 128:256]).max() > 0  # the new units' input gate weights are not all zero

@@ -9,12 +9,13 @@ Only stock Keras layers, so `keras.models.load_model` needs no custom objects.
 Architectures are named (`ARCHS`) and the name is stored in the manifest: `base` (1.1M
 parameters, the printed model) and `wide` (two 256-unit BiLSTMs, 3.3M, for real handwriting,
 whose long cursive context the small LSTMs could not hold). Both share the CNN, so a `wide`
-model can start from a `base` model's convolutions (`transfer_weights`).
+model can start from a `base` model: its CNN copied, its BiLSTMs embedded (`transfer_weights`).
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from ocr_core.vocabulary import LINE_HEIGHT
@@ -50,11 +51,64 @@ def arch_of(model: keras.Model) -> str:
 
 
 def transfer_weights(src: keras.Model, dst: keras.Model) -> list[str]:
-    """Copy weights layer by layer (in order) wherever the shapes match; returns the copied layers."""
+    """Copy weights layer by layer (in order); returns the layers copied or widened.
+
+    Equal shapes are copied. A wider BiLSTM (and the layer after it) gets the narrower one's weights
+    embedded (`_widen`), so a `wide` model starts out reading exactly as the `base` model it came
+    from and training only has to put its new units to use (Net2Net's idea, Chen et al. 2016).
+    """
     copied = []
+    src_in = dst_in = 0  # BiLSTM units feeding the current layer (0: the CNN's features, same in both)
     for a, b in zip(src.layers, dst.layers):
         wa, wb = a.get_weights(), b.get_weights()
-        if wa and len(wa) == len(wb) and all(x.shape == y.shape for x, y in zip(wa, wb)):
+        if not wa or len(wa) != len(wb):
+            continue
+        if all(x.shape == y.shape for x, y in zip(wa, wb)):
             b.set_weights(wa)
             copied.append(b.name)
+        elif isinstance(a, layers.Bidirectional) or isinstance(a, layers.Dense):
+            b.set_weights(_widen(wa, wb, src_in, dst_in, lstm=isinstance(a, layers.Bidirectional)))
+            copied.append(b.name)
+        if isinstance(a, layers.Bidirectional):
+            src_in, dst_in = a.forward_layer.units, b.forward_layer.units
     return copied
+
+
+def _widen(src: list, dst: list, src_in: int, dst_in: int, lstm: bool) -> list:
+    """The src weights embedded in dst's (fresh) ones, the old units' outputs unchanged.
+
+    Inputs: a BiLSTM's output is [forward units, backward units], so the old input rows sit at
+    0.. and dst_in..; the old units' weights from new inputs are zeroed. Outputs: an LSTM's gate
+    columns are [i, f, c, o] blocks of `units`; the old units take the first columns of each block,
+    new units keep their fresh weights (they read everything, and the layer after ignores them
+    until training gives them weight). A Dense layer (no gates) just gets its old input rows.
+    """
+    def rows(old_rows: int) -> list[int]:  # where each old input row goes in the wider input
+        if not src_in or src_in == dst_in:
+            return list(range(old_rows))
+        return list(range(src_in)) + list(range(dst_in, dst_in + src_in))
+
+    out = [w.copy() for w in dst]
+    per_direction = len(src) // 2 if lstm else len(src)
+    for d in range(len(src) // per_direction):
+        for k in range(per_direction):
+            i = d * per_direction + k
+            s, o = src[i], out[i]
+            if not lstm:  # Dense: kernel (inputs, classes), bias (classes)
+                if s.ndim == 2:
+                    o[:] = 0.0
+                    o[rows(s.shape[0])] = s
+                else:
+                    o[:] = s
+                continue
+            u_src, u_dst = s.shape[-1] // 4, o.shape[-1] // 4
+            cols_src = [g * u_src + j for g in range(4) for j in range(u_src)]
+            cols_dst = [g * u_dst + j for g in range(4) for j in range(u_src)]
+            if s.ndim == 1:  # bias
+                o[cols_dst] = s[cols_src]
+                continue
+            in_rows = list(range(s.shape[0])) if k == 1 else rows(s.shape[0])  # k == 1: recurrent kernel
+            block = np.zeros((o.shape[0], len(cols_dst)), dtype=o.dtype)
+            block[in_rows] = s[:, cols_src]
+            o[:, cols_dst] = block
+    return out

@@ -50,7 +50,7 @@ class TrainConfig:
     resume: bool = False
     patience: int = 6  # early stopping: epochs without validation improvement
     threads: int = 0  # TensorFlow CPU threads (0 = all cores)
-    init_from: str = ""  # a .keras model of the same architecture to start from
+    init_from: str = ""  # a .keras model of the same architecture (or base, for wide) to start from
     checkpoint_uri: str = ""  # s3:// (or folder) mirror of the checkpoints; resumes from it when present
     test_samples: int = 0  # test lines: synthetic 0 = 512; IAM a cap, 0 = the whole test split
     promote: bool = False  # after publishing, run the promotion gate
@@ -397,7 +397,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--patience", type=int, default=6)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
-    p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture; path or s3://; 'none')")
+    p.add_argument("--init-from", default="", help="start from this .keras model's weights (same architecture, or base for --arch wide; path or s3://; 'none')")
     p.add_argument("--checkpoint-uri", default="",
                    help="s3:// prefix mirroring the checkpoints; resumes from it (in Batch, default/'auto': "
                         "<out>/_checkpoints/<kind>/<job id>)")

@@ -125,7 +125,6 @@ def test_default_output_is_a_run_folder_and_a_model_folder_is_not_overwritten(tm
     assert _paths(TrainConfig(kind="handwritten", out=str(shipped), overwrite=True))[0] == shipped
 
 
-
 def test_a_wide_model_started_from_a_base_model_reads_exactly_as_it_does() -> None:
     """transfer_weights embeds base's BiLSTMs in wide's: same probabilities, yet new units that can learn.
     (The shipped printed model is a trained `base` one; handwriting 3.0.0 was started this way from 2.4.0.)"""

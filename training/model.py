@@ -66,7 +66,7 @@ def transfer_weights(src: keras.Model, dst: keras.Model) -> list[str]:
         if all(x.shape == y.shape for x, y in zip(wa, wb)):
             b.set_weights(wa)
             copied.append(b.name)
-        elif isinstance(a, layers.Bidirectional) or isinstance(a, layers.Dense):
+        elif isinstance(a, (layers.Bidirectional, layers.Dense)):
             b.set_weights(_widen(wa, wb, src_in, dst_in, lstm=isinstance(a, layers.Bidirectional)))
             copied.append(b.name)
         if isinstance(a, layers.Bidirectional):

@@ -1,63 +1,90 @@
-"""How `auto` picks the model for a line: the margins of ocr_core.engine._auto_kind.
+"""How `auto` picks the model for a line: ocr_core.engine's AUTO_MARGIN and AUTO_CLOSE.
 
-    python -m benchmarks.auto_margin [--lines 300]
+    python -m benchmarks.auto_margin [--lines 300] [--real-every 1]
 
-Measured on synthetic lines from training's own renderer (held-out seed), never on dev-eval:
-both models read every line, and for each candidate rule we report the CER of what `auto` would
-return on printed lines and on handwritten lines. As in the engine, a line's kind is chosen from
-the printed model's reading and the handwriting model's glance (one look, greedy), and the chosen
-model's full reading is what is scored. The engine's constants are chosen from this.
+Measured on synthetic lines from training's own renderer (held-out seed) and, when ../shared is
+beside the checkout, on real hands: the htr-real val split (the split training picks checkpoints
+on; never dev-eval). Both models read every line, and for each candidate rule we report the CER
+of what `auto` would return on each set. As in the engine, a line's kind is chosen from the
+printed model's reading and the handwriting model's glance (one look, greedy), or, in a close
+call, its full read; the chosen model's full reading is what is scored. The engine's constants
+are chosen from this.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+from pathlib import Path
 
 import numpy as np
 
 from ocr_core.alphabet import normalize_text
-from ocr_core.engine import AUTO_MARGIN, OcrEngine, _auto_kind, _score
+from ocr_core.engine import AUTO_CLOSE, AUTO_CLOSE_UNDER, AUTO_MARGIN, OcrEngine, _auto_kind, _close_call
+from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.metrics import cer
-from ocr_core.recognize import LineReading
 from training.synth import SAMPLERS
 
-# (margin, printed model sure at, margin when it is): flat margins, and the two-margin rule used
-# until printed 1.2.0 (0.02, or 0.05 when the printed model is at least 0.8 sure)
-RULES = [(m, 1.01, m) for m in (0.0, 0.02, 0.05, 0.1)] + [
-    (0.02, sure, big) for sure in (0.8, 0.85, 0.9) for big in (0.05, 0.1)]
+# (margin, close, under): the handwriting model must be surer by `margin`; a glance less than `close`
+# below the printed model's confidence, when that is under `under`, is a close call decided by the
+# handwriting model's full read (close 0: the glance always decides)
+RULES = [(m, 0.0, 0.0) for m in (0.05, 0.02, 0.0, -0.02, -0.05, -0.1)] + [
+    (0.02, close, under) for close in (0.05, 0.1, 0.2) for under in (0.85, 0.9, 0.95, 1.01)]
+HTR_REAL = Path(__file__).resolve().parents[2] / "shared" / "htr-real"
 
 
-def _pick(printed: LineReading, handwritten: LineReading, rule: tuple[float, float, float]) -> str:
-    margin, sure, margin_sure = rule
-    return _auto_kind(printed, handwritten, margin_sure if _score(printed) >= sure else margin)
+def synthetic_lines(kind: str, count: int) -> list[tuple[np.ndarray, str]]:
+    """(gray line, text) from training's renderer, on seeds training never draws."""
+    samples = [SAMPLERS[kind](random.Random(424_242 + i)) for i in range(count)]
+    return [(img, normalize_text(text)) for img, text in samples]
+
+
+def real_lines(every: int) -> list[tuple[np.ndarray, str]]:
+    """Every `every`-th htr-real val line (real hands, mostly French), as training loads them."""
+    from training.htr_real import load, read_split
+
+    return [(load(line), line.text) for line in read_split(HTR_REAL, "val")[::every]]
+
+
+def auto_cers(engine: OcrEngine, lines: list[tuple[np.ndarray, str]]) -> tuple[dict[tuple[float, ...], str], dict[str, float]]:
+    """(auto's CER and share of close calls (full reads) by rule, each model's own CER) on the lines."""
+    crops, truths = [img for img, _ in lines], [text for _, text in lines]
+    read = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
+    glances = engine.recognizer("handwritten").glance(crops)
+
+    def mean_cer(kinds: list[str]) -> float:
+        return float(np.mean([cer(t, read[k][i].text) for i, (t, k) in enumerate(zip(truths, kinds))]))
+
+    by_rule = {}
+    for margin, close, under in RULES:
+        calls = [_close_call(read["printed"][i], glances[i], margin, close, under) for i in range(len(truths))]
+        kinds = [_auto_kind(read["printed"][i], read["handwritten"][i] if call else glances[i], margin)
+                 for i, call in enumerate(calls)]
+        by_rule[margin, close, under] = f"{mean_cer(kinds):.2%} ({np.mean(calls):.0%})"
+    return by_rule, {k: mean_cer([k] * len(truths)) for k in read}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.auto_margin")
-    p.add_argument("--lines", type=int, default=300)
+    p.add_argument("--lines", type=int, default=300, help="synthetic lines per kind")
+    p.add_argument("--real-every", type=int, default=1, help="every N-th htr-real val line (0: none)")
     a = p.parse_args(argv)
     engine = OcrEngine(detector="opencv")
-    results: dict[tuple[float, float, float], dict[str, float]] = {}
-    own = {}
-    for kind in ("printed", "handwritten"):
-        samples = [SAMPLERS[kind](random.Random(424_242 + i)) for i in range(a.lines)]  # (gray line, text)
-        truths = [normalize_text(text) for _, text in samples]
-        crops = [img for img, _ in samples]
-        read = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
-        glances = engine.recognizer("handwritten").glance(crops)
-        own[kind] = float(np.mean([cer(t, read[kind][i].text) for i, t in enumerate(truths)]))
-        for rule in RULES:
-            picks = [_pick(read["printed"][i], glances[i], rule) for i in range(len(truths))]
-            results.setdefault(rule, {})[kind] = float(np.mean([cer(t, read[k][i].text) for i, (t, k) in enumerate(zip(truths, picks))]))
-    chosen = (AUTO_MARGIN, 1.01, AUTO_MARGIN)
-    print("| margin | printed model sure at | margin when sure | auto CER, printed lines | auto CER, handwritten lines | mean |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for rule, r in results.items():
-        mark = " (chosen)" if rule == chosen else ""
-        sure = "-" if rule[1] > 1 else rule[1]
-        print(f"| {rule[0]}{mark} | {sure} | {rule[2]} | {r['printed']:.2%} | {r['handwritten']:.2%} | {(r['printed'] + r['handwritten']) / 2:.2%} |")
-    print(f"| each line by the model of its kind | | | {own['printed']:.2%} | {own['handwritten']:.2%} | {(own['printed'] + own['handwritten']) / 2:.2%} |")
+    sets = {"synthetic printed": synthetic_lines("printed", a.lines), "synthetic handwritten": synthetic_lines("handwritten", a.lines)}
+    results = {name: auto_cers(engine, lines) for name, lines in sets.items()}
+    if a.real_every and HTR_REAL.is_dir():
+        engine.lexicon = Lexicon.load_languages(engine.store.local_dir("lexicon"), lexicon_languages("en+fr"))  # as eval_cer reads it
+        lines = real_lines(a.real_every)
+        results[f"htr-real val ({len(lines)} lines, en+fr)"] = auto_cers(engine, lines)
+    print("Auto's CER on each set (in brackets: the lines that were close calls, which cost a full handwriting read).\n")
+    print("| margin | close call within | printed model under | " + " | ".join(results) + " |")
+    print("| --- | --- | --- |" + " --- |" * len(results))
+    for rule in RULES:
+        margin, close, under = rule
+        mark = " (chosen)" if rule == (AUTO_MARGIN, AUTO_CLOSE, AUTO_CLOSE_UNDER) else ""
+        print(f"| {margin}{mark} | {close or '-'} | {under if close else '-'} | " + " | ".join(r[rule] for r, _ in results.values()) + " |")
+    for k in ("printed", "handwritten"):
+        print(f"| every line by the {k} model | | | " + " | ".join(f"{own[k]:.2%}" for _, own in results.values()) + " |")
     return 0
 
 

@@ -32,8 +32,10 @@ from ocr_core.result import Line, OcrResult, Page, Word
 from ocr_core.segment import whole_line
 from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
 
-# auto, per line (chosen on synthetic lines: benchmarks/auto_margin.py, reports/auto_margin.md):
+# auto, per line (chosen on synthetic lines and htr-real val: benchmarks/auto_margin.py, reports/auto_margin.md):
 AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be to read a line
+AUTO_CLOSE = 0.1  # a glance less than this below the printed model's confidence: the full read decides,
+AUTO_CLOSE_UNDER = 0.9  # when the printed model is less sure than this (clean print would pay a full read)
 AUTO_DOUBTFUL = 0.8  # on a page of one kind, lines its model reads less sure than this are read by both
 AUTO_SAMPLE = 6  # lines both models read before auto decides whether a page is all one kind
 AUTO_KINDS = MODEL_KINDS  # the models auto chooses between
@@ -177,7 +179,8 @@ class OcrEngine:
 
         Both models read a sample of AUTO_SAMPLE lines spread over the page: the printed model in
         full (one look, what it keeps), the handwriting model at a glance (one look, greedy: its
-        confidence is all choosing needs, and its full read costs two looks and the word model).
+        confidence is all choosing needs, and its full read costs two looks and the word model);
+        close calls (`_close_call`) are decided by the handwriting model's full read.
         When every sampled line goes to one kind, the page is taken to be that kind and the rest is
         read by that model alone, except lines it is unsure of (confidence under AUTO_DOUBTFUL),
         which `_auto_kind` decides between both. A mixed sample: every line is decided. Only lines
@@ -195,6 +198,7 @@ class OcrEngine:
             read([i for i in which if i not in readings["printed"]], "printed")
             unseen = [i for i in which if i not in readings["handwritten"]]
             glances.update(zip(unseen, self._read_lines([crops[i] for i in unseen], "handwritten", deadline, glance=True)))
+            read([i for i in unseen if _close_call(readings["printed"][i], glances[i])], "handwritten")
             return {i: _auto_kind(readings["printed"][i], readings["handwritten"].get(i) or glances[i]) for i in which}
 
         sample = sorted({int(i) for i in np.linspace(0, n - 1, min(n, AUTO_SAMPLE)).round()}) if n else []
@@ -331,6 +335,14 @@ def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = A
     """
     p, h = _score(printed), _score(handwritten)
     return "handwritten" if h > p + margin else "printed"
+
+
+def _close_call(printed: LineReading, glance: LineReading, margin: float = AUTO_MARGIN, close: float = AUTO_CLOSE,
+                under: float = AUTO_CLOSE_UNDER) -> bool:
+    """Whether the handwriting model's glance lost to an unsure printed model by less than `close`:
+    then its full read (two looks and the word model: surer on real hands) decides instead."""
+    p, g = _score(printed), _score(glance)
+    return p < under and p - close < g <= p + margin
 
 
 def _score(reading: LineReading) -> float:

@@ -217,6 +217,26 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
     assert sum(ln.mode == "handwritten" for ln in lines) <= sum(reads["read_lines"]) < len(lines), reads
 
 
+def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_is_unsure() -> None:
+    """A glance that loses narrowly to an unsure printed model is a close call (the full read, surer
+    on real hands, decides); a clear loss, a win, or a sure printed model is decided by the glance."""
+    from ocr_core.engine import AUTO_CLOSE, AUTO_CLOSE_UNDER, AUTO_MARGIN, _auto_kind, _close_call
+    from ocr_core.recognize import LineReading
+
+    def at(confidence: float) -> LineReading:
+        return LineReading("some text", confidence, [])
+
+    unsure = AUTO_CLOSE_UNDER - 0.2
+    assert _close_call(at(unsure), at(unsure - AUTO_CLOSE / 2))
+    assert _close_call(at(unsure), at(unsure + AUTO_MARGIN))  # a tie goes to the printed model: close
+    assert not _close_call(at(unsure), at(unsure - AUTO_CLOSE - 0.01))  # a clear loss
+    assert not _close_call(at(unsure), at(unsure + AUTO_MARGIN + 0.01))  # the glance already wins
+    assert not _close_call(at(AUTO_CLOSE_UNDER), at(AUTO_CLOSE_UNDER - AUTO_CLOSE / 2))  # clean print pays no full read
+    # the full read then decides with the same margin
+    assert _auto_kind(at(unsure), at(unsure + AUTO_MARGIN + 0.01)) == "handwritten"
+    assert _auto_kind(at(unsure), at(unsure + AUTO_MARGIN)) == "printed"
+
+
 def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:
     """A one-kind page: the handwriting model glances at the sample (and doubtful lines) and reads
     none in full; the text is printed mode's."""

@@ -35,7 +35,7 @@ def cpu_seconds() -> float:
     return time.process_time()
 
 
-def without_check(page, detect, read) -> Oriented:  # noqa: ANN001 - orient's signature
+def without_check(page, detect, read, check_time=None) -> Oriented:  # noqa: ANN001 - orient's signature
     return Oriented(0, detect(page))
 
 

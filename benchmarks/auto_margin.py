@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import random
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.eval_cer import HTR_REAL
 from ocr_core.alphabet import normalize_text
 from ocr_core.engine import AUTO_CLOSE, AUTO_CLOSE_UNDER, AUTO_MARGIN, OcrEngine, _auto_kind, _close_call
 from ocr_core.lexicon import Lexicon, lexicon_languages
@@ -30,7 +30,6 @@ from training.synth import SAMPLERS
 # handwriting model's full read (close 0: the glance always decides)
 RULES = [(m, 0.0, 0.0) for m in (0.05, 0.02, 0.0, -0.02, -0.05, -0.1)] + [
     (0.02, close, under) for close in (0.05, 0.1, 0.2) for under in (0.85, 0.9, 0.95, 1.01)]
-HTR_REAL = Path(__file__).resolve().parents[2] / "shared" / "htr-real"
 
 
 def synthetic_lines(kind: str, count: int) -> list[tuple[np.ndarray, str]]:

@@ -237,6 +237,56 @@ def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_
     assert _auto_kind(at(unsure), at(unsure + AUTO_MARGIN)) == "printed"
 
 
+@contextmanager
+def recording_readings(engine: OcrEngine) -> Iterator[dict[str, list]]:
+    """What the real models return, by call: the printed model's reads, the handwriting model's
+    glances and its full reads."""
+    calls: dict[str, list] = {"printed": [], "glance": [], "read_lines": []}
+    hand, printed = engine.recognizer("handwritten"), engine.recognizer("printed")
+
+    def recorded(recognizer, name: str, key: str):
+        original = getattr(recognizer, name)
+
+        def call(crops, *args, **kwargs):
+            got = original(crops, *args, **kwargs)
+            calls[key].extend(got)
+            return got
+        setattr(recognizer, name, call)
+
+    recorded(printed, "read_lines", "printed")
+    recorded(hand, "glance", "glance")
+    recorded(hand, "read_lines", "read_lines")
+    try:
+        yield calls
+    finally:
+        for recognizer, name in ((printed, "read_lines"), (hand, "glance"), (hand, "read_lines")):
+            delattr(recognizer, name)
+
+
+@pytest.mark.skipif(not (REPO.parent / "shared" / "htr-real").is_dir(), reason="../shared/htr-real is not beside this checkout")
+def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engine: OcrEngine) -> None:
+    """Real handwritten lines (htr-real val, one line per image) in auto mode: a line whose glance
+    loses narrowly to an unsure printed model gets the handwriting model's full read, which then
+    decides; a clear loss gets none; the result's text is the chosen model's reading."""
+    from ocr_core.engine import _auto_kind, _close_call
+    from training import htr_real
+
+    close_calls = 0
+    for line in htr_real.read_split(REPO.parent / "shared" / "htr-real", "val")[::3]:
+        with recording_readings(engine) as got:
+            result = engine.read(line.path.read_bytes(), mode="auto", layout="line")
+        (printed,), (glance,) = got["printed"], got["glance"]
+        close = _close_call(printed, glance)
+        close_calls += close
+        assert len(got["read_lines"]) == (close or _auto_kind(printed, glance) == "handwritten"), line.path
+        decided_by = got["read_lines"][0] if close else glance
+        kind = _auto_kind(printed, decided_by)
+        assert result.mode_used == kind, line.path
+        chosen = got["read_lines"][0] if kind == "handwritten" else printed
+        assert result.text == chosen.text, line.path
+    assert close_calls >= 2, close_calls  # the branch under test was taken
+
+
 def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:
     """A one-kind page: the handwriting model glances at the sample (and doubtful lines) and reads
     none in full; the text is printed mode's."""

@@ -29,6 +29,10 @@ TEST_DATA = REPO / "tests" / "data"  # small images the suite ships (tests/data/
 DEV_EVAL = REPO.parent / "shared" / "dev-eval"
 needs_dev_eval = pytest.mark.skipif(
     not DEV_EVAL.is_dir(), reason=f"{DEV_EVAL} is absent (dev and CI data beside the checkout, not part of a clone)")
+# ../shared/htr-real: real handwritten lines to train on (its val split picks checkpoints), beside a dev or CI checkout only.
+HTR_REAL = REPO.parent / "shared" / "htr-real"
+needs_htr_real = pytest.mark.skipif(
+    not HTR_REAL.is_dir(), reason=f"{HTR_REAL} is absent (training data beside the checkout, not part of a clone)")
 
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from conftest import DEV_EVAL, REPO, TEST_DATA, needs_dev_eval
+from conftest import DEV_EVAL, HTR_REAL, REPO, TEST_DATA, needs_dev_eval, needs_htr_real
 from PIL import Image, ImageDraw, ImageFont
 
 import ocr_core.engine as engine_module
@@ -19,6 +19,7 @@ from ocr_core.engine import OcrEngine
 from ocr_core.errors import DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.image_io import PageImage, decode_image
 from ocr_core.metrics import cer
+from ocr_core.recognize import LineReading
 
 SAMPLES = REPO / "samples"
 PARAGRAPH = [
@@ -168,27 +169,34 @@ def test_cli_prints_text_of_the_demo_sample(capsys: pytest.CaptureFixture[str]) 
 
 
 @contextmanager
-def counting_handwriting_reads(engine: OcrEngine) -> Iterator[dict[str, list[int]]]:
-    """Lines the real handwriting model reads, by call: `glance` (one look, to choose by) and
-    `read_lines` (the full read: two looks and the word model)."""
-    hand = engine.recognizer("handwritten")
-    counts: dict[str, list[int]] = {"glance": [], "read_lines": []}
+def recording_reads(engine: OcrEngine) -> Iterator[dict[str, list[list[LineReading]]]]:
+    """What the real models read, call by call: `printed` (the printed model's reads), `glance` (the
+    handwriting model's one look, to choose by) and `read_lines` (its full read: two looks and the
+    word model); each call's entry is the list of readings it returned."""
+    hand, printed = engine.recognizer("handwritten"), engine.recognizer("printed")
+    spied = {"printed": (printed, "read_lines"), "glance": (hand, "glance"), "read_lines": (hand, "read_lines")}
+    calls: dict[str, list[list[LineReading]]] = {key: [] for key in spied}
 
-    def counted(name: str):  # the real method, counted
-        original = getattr(hand, name)
+    def recorded(key: str):  # the real method, its readings kept
+        recognizer, name = spied[key]
+        original = getattr(recognizer, name)
 
         def call(crops, *args, **kwargs):
-            counts[name].append(len(crops))
-            return original(crops, *args, **kwargs)
+            calls[key].append(original(crops, *args, **kwargs))
+            return calls[key][-1]
         return call
 
-    for name in counts:
-        setattr(hand, name, counted(name))
+    for key, (recognizer, name) in spied.items():
+        setattr(recognizer, name, recorded(key))
     try:
-        yield counts
+        yield calls
     finally:
-        for name in counts:
-            delattr(hand, name)
+        for recognizer, name in spied.values():
+            delattr(recognizer, name)
+
+
+def lines_read(calls: list[list[LineReading]]) -> int:
+    return sum(map(len, calls))
 
 
 def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEngine) -> None:
@@ -201,7 +209,7 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
     page.paste(note, (0, letter.height))
     buf = io.BytesIO()
     page.save(buf, format="PNG")
-    with counting_handwriting_reads(engine) as reads:
+    with recording_reads(engine) as reads:
         result = engine.read(buf.getvalue(), mode="auto")
     truth = (SAMPLES / "printed-letter.txt").read_text() + (SAMPLES / "handwritten-note.txt").read_text()
     kind_of = {t: "printed" for t in (SAMPLES / "printed-letter.txt").read_text().splitlines()}
@@ -214,14 +222,13 @@ def test_auto_reads_a_page_with_print_and_handwriting_line_by_line(engine: OcrEn
     assert result.mode_used == "mixed"
     assert cer(truth, result.text) < 0.12, result.text
     lines = result.pages[0].lines
-    assert sum(ln.mode == "handwritten" for ln in lines) <= sum(reads["read_lines"]) < len(lines), reads
+    assert sum(ln.mode == "handwritten" for ln in lines) <= lines_read(reads["read_lines"]) < len(lines), reads
 
 
 def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_is_unsure() -> None:
     """A glance that loses narrowly to an unsure printed model is a close call (the full read, surer
     on real hands, decides); a clear loss, a win, or a sure printed model is decided by the glance."""
     from ocr_core.engine import AUTO_CLOSE, AUTO_CLOSE_UNDER, AUTO_MARGIN, _auto_kind, _close_call
-    from ocr_core.recognize import LineReading
 
     def at(confidence: float) -> LineReading:
         return LineReading("some text", confidence, [])
@@ -237,33 +244,7 @@ def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_
     assert _auto_kind(at(unsure), at(unsure + AUTO_MARGIN)) == "printed"
 
 
-@contextmanager
-def recording_readings(engine: OcrEngine) -> Iterator[dict[str, list]]:
-    """What the real models return, by call: the printed model's reads, the handwriting model's
-    glances and its full reads."""
-    calls: dict[str, list] = {"printed": [], "glance": [], "read_lines": []}
-    hand, printed = engine.recognizer("handwritten"), engine.recognizer("printed")
-
-    def recorded(recognizer, name: str, key: str):
-        original = getattr(recognizer, name)
-
-        def call(crops, *args, **kwargs):
-            got = original(crops, *args, **kwargs)
-            calls[key].extend(got)
-            return got
-        setattr(recognizer, name, call)
-
-    recorded(printed, "read_lines", "printed")
-    recorded(hand, "glance", "glance")
-    recorded(hand, "read_lines", "read_lines")
-    try:
-        yield calls
-    finally:
-        for recognizer, name in ((printed, "read_lines"), (hand, "glance"), (hand, "read_lines")):
-            delattr(recognizer, name)
-
-
-@pytest.mark.skipif(not (REPO.parent / "shared" / "htr-real").is_dir(), reason="../shared/htr-real is not beside this checkout")
+@needs_htr_real
 def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engine: OcrEngine) -> None:
     """Real handwritten lines (htr-real val, one line per image) in auto mode: a line whose glance
     loses narrowly to an unsure printed model gets the handwriting model's full read, which then
@@ -272,17 +253,17 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engin
     from training import htr_real
 
     close_calls = 0
-    for line in htr_real.read_split(REPO.parent / "shared" / "htr-real", "val")[::3]:
-        with recording_readings(engine) as got:
+    for line in htr_real.read_split(HTR_REAL, "val")[::3]:
+        with recording_reads(engine) as got:
             result = engine.read(line.path.read_bytes(), mode="auto", layout="line")
-        (printed,), (glance,) = got["printed"], got["glance"]
+        [[printed]], [[glance]] = got["printed"], got["glance"]
+        full = [reading for call in got["read_lines"] for reading in call]
         close = _close_call(printed, glance)
         close_calls += close
-        assert len(got["read_lines"]) == (close or _auto_kind(printed, glance) == "handwritten"), line.path
-        decided_by = got["read_lines"][0] if close else glance
-        kind = _auto_kind(printed, decided_by)
+        assert len(full) == (close or _auto_kind(printed, glance) == "handwritten"), line.path
+        kind = _auto_kind(printed, full[0] if close else glance)
         assert result.mode_used == kind, line.path
-        chosen = got["read_lines"][0] if kind == "handwritten" else printed
+        chosen = full[0] if kind == "handwritten" else printed
         assert result.text == chosen.text, line.path
     assert close_calls >= 2, close_calls  # the branch under test was taken
 
@@ -294,14 +275,14 @@ def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample
 
     lines = [f"{t} Line {i} of the quarterly report." for i in range(4) for t in PARAGRAPH]  # 12 lines
     data = png_bytes(render(lines, "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 30))
-    with counting_handwriting_reads(engine) as reads:
+    with recording_reads(engine) as reads:
         auto = engine.read(data, mode="auto")
     printed = engine.read(data, mode="printed")
     assert auto.mode_used == "printed" and auto.text == printed.text
     assert cer("\n".join(lines), auto.text) < 0.05, auto.text
     doubtful = sum(ln.confidence < 0.8 for ln in printed.pages[0].lines)
-    assert len(printed.pages[0].lines) >= 12 and 0 < sum(reads["glance"]) <= AUTO_SAMPLE + doubtful < 12, reads
-    assert sum(reads["read_lines"]) == 0, reads
+    assert len(printed.pages[0].lines) >= 12 and 0 < lines_read(reads["glance"]) <= AUTO_SAMPLE + doubtful < 12, reads
+    assert lines_read(reads["read_lines"]) == 0, reads
 
 
 @pytest.mark.skipif(not __import__("ocr_core.tesseract").tesseract.available(), reason="the tesseract binary is not installed")

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import HTR_REAL, needs_htr_real
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core.engine import OcrEngine
@@ -17,7 +18,6 @@ from ocr_core.preprocess import isolate_line
 from training import htr_real
 from training.train import TrainConfig, train
 
-HTR_REAL = Path(__file__).resolve().parents[2] / "shared" / "htr-real"
 HAND = "/usr/share/fonts/truetype/fifthhorseman/dkg.ttf"
 LINES = ["fully grown hedges along", "Meeting moved to Tuesday", "the garden wall by noon"]
 
@@ -119,7 +119,7 @@ def test_htr_real_folder_is_read_split_and_trained_on(tmp_path: Path) -> None:
     assert rec.version == "handwritten@real-1" and rec.loaded.preprocess == ("isolate",)
 
 
-@pytest.mark.skipif(not HTR_REAL.is_dir(), reason="../shared/htr-real is not beside this checkout")
+@needs_htr_real
 def test_shipped_model_reads_real_french_lines(engine: OcrEngine) -> None:
     """Every 10th line of the htr-real val split (pages never trained on) through the whole engine, told
     that each image is a line crop (the val split picks checkpoints: 2.0.0 reads it at about 32% CER)."""

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
-from conftest import DEV_EVAL, TEST_DATA, alto_schema, needs_dev_eval
+from conftest import DEV_EVAL, HTR_REAL, TEST_DATA, alto_schema, needs_dev_eval, needs_htr_real
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_core import cli
@@ -27,9 +27,6 @@ from ocr_core.result import OcrResult
 SCAN = TEST_DATA / "printed-scan.tif"
 TRUTH = SCAN.with_suffix(".txt").read_text(encoding="utf-8")
 CV2_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-HTR_REAL = Path(__file__).resolve().parents[2] / "shared" / "htr-real"
-needs_htr_real = pytest.mark.skipif(
-    not HTR_REAL.is_dir(), reason=f"{HTR_REAL} is absent (training data beside the checkout, not part of a clone)")
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,18 @@ def ink_levels(gray: np.ndarray, dtype: type[np.floating] = np.float64) -> tuple
     return level(90), level(2)
 
 
+def even_paper(gray: np.ndarray) -> np.ndarray:
+    """The uint8 crop on white paper: 255 minus how much darker each pixel is than the paper around it
+    (a morphological black-hat).
+
+    Ink is then measured against the local paper, not one level for the crop: a shadow or a dark scan
+    edge across part of a crop becomes paper, not a band of ink that outweighs the written line.
+    The window (a quarter of the crop's height) is wider than a pen stroke and narrower than a shadow.
+    """
+    k = max(3, (gray.shape[0] // 4) | 1)
+    return 255 - cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+
+
 def isolate_line(gray: np.ndarray) -> np.ndarray:
     """Keep the crop's main line: erase ink of the neighbouring lines, cut rows to what is left.
 
@@ -48,15 +60,19 @@ def isolate_line(gray: np.ndarray) -> np.ndarray:
     its peak, the peak being weighted toward the middle rows, where a detector centres its line. Ink
     components far from it (further than 0.6 core heights: i-dots and accents are closer), or that
     hang in from the top/bottom edge and reach only a little way into it (a descender of the line
-    above, an ascender of the line below), are painted over with paper. Returns the rows from the highest to the lowest remaining ink, plus a margin.
+    above, an ascender of the line below), are painted over with paper. Ink is found against the
+    local paper (`even_paper`), so a shadow band is not taken for the line. Returns the rows from the
+    highest to the lowest remaining ink, plus a margin.
     """
     h, w = gray.shape
     if h < 12 or w < 12:
         return gray
-    paper, ink_level = ink_levels(gray)
-    if paper - ink_level < 25:  # nothing written
+    flat = even_paper(gray)
+    flat_paper, ink = ink_levels(flat)
+    if flat_paper - ink < 25:  # nothing written
         return gray
-    mask = (gray < (paper + ink_level) / 2).astype(np.uint8)
+    mask = (flat < (flat_paper + ink) / 2).astype(np.uint8)
+    paper = ink_levels(gray)[0]  # what erased ink is painted with
     rows = cv2.blur(mask.sum(axis=1).astype(np.float32)[:, None], (1, max(3, h // 8)))[:, 0]
     centred = 1.0 - 0.6 * np.abs(np.arange(h) - (h - 1) / 2) / (h / 2)  # crops are centred on their line
     peak = int(np.argmax(rows * centred))

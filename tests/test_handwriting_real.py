@@ -67,6 +67,20 @@ def test_isolate_line_keeps_a_clean_line_whole() -> None:
     assert _ink(isolate_line(clean)) == _ink(clean)
 
 
+def test_isolate_line_takes_a_shadow_for_paper_not_for_the_line() -> None:
+    """A faint line whose crop's top rows lie in a shadow (a scan's dark edge, a phone's shade): the
+    shadow is darker than the crop's mid level but lighter than the ink around it, and must neither be
+    kept as the line nor make the line itself be erased."""
+    _, alone = _middle_crop_with_fragments()
+    pencil = (90 + (alone.astype(np.float32) - 25) * (250 - 90) / (250 - 25)).astype(np.uint8)  # ink 90 on 250
+    crop = np.pad(pencil, ((alone.shape[0] // 2, 10), (0, 0)), constant_values=250)
+    crop[: alone.shape[0] // 2 + 2] = np.minimum(crop[: alone.shape[0] // 2 + 2], 140)  # down to just above the line
+    isolated = isolate_line(crop)
+    written = int((pencil < 120).sum())
+    assert abs(int((isolated < 120).sum()) - written) <= 0.05 * written  # the line's own ink is all kept
+    assert isolated.shape[0] <= 1.4 * alone.shape[0]  # and the shadow's rows are not
+
+
 def test_line_crop_with_fragments_reads_as_one_line(engine: OcrEngine) -> None:
     crop, _ = _middle_crop_with_fragments()
     ok, png = cv2.imencode(".png", crop)

@@ -72,6 +72,8 @@ def isolate_line(gray: np.ndarray) -> np.ndarray:
     if flat_paper - ink < 25:  # nothing written
         return gray
     mask = (flat < (flat_paper + ink) / 2).astype(np.uint8)
+    rules = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * h, 1)))
+    mask[cv2.dilate(rules, np.ones((3, 1), np.uint8)) > 0] = 0  # a ruled line or an underline is not writing
     paper = ink_levels(gray)[0]  # what erased ink is painted with
     rows = cv2.blur(mask.sum(axis=1).astype(np.float32)[:, None], (1, max(3, h // 8)))[:, 0]
     centred = 1.0 - 0.6 * np.abs(np.arange(h) - (h - 1) / 2) / (h / 2)  # crops are centred on their line

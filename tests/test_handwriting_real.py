@@ -81,6 +81,22 @@ def test_isolate_line_takes_a_shadow_for_paper_not_for_the_line() -> None:
     assert isolated.shape[0] <= 1.4 * alone.shape[0]  # and the shadow's rows are not
 
 
+def test_isolate_line_keeps_a_line_written_on_a_ruled_line() -> None:
+    """Ruled paper: a short line on a rule that runs on across the page. The rule is the densest row of
+    the crop, but the writing is the line (a rule taken for the line left only the rule: read as spaces)."""
+    _, alone = _middle_crop_with_fragments()
+    crop = np.pad(alone, ((12, 12), (0, 2 * alone.shape[1])), constant_values=250)
+    baseline = 12 + int(0.75 * alone.shape[0])
+    crop[baseline: baseline + 3] = 40  # the rule (a value the font's ink never has on its own)
+
+    def writing(gray: np.ndarray) -> int:
+        return int(((gray < 128) & (gray != 40)).sum())
+
+    isolated = isolate_line(crop)
+    assert writing(isolated) >= 0.95 * writing(crop)
+    assert isolated.shape[0] >= 0.8 * alone.shape[0]  # the line's rows, not the rule's
+
+
 def test_line_crop_with_fragments_reads_as_one_line(engine: OcrEngine) -> None:
     crop, _ = _middle_crop_with_fragments()
     ok, png = cv2.imencode(".png", crop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -147,6 +148,21 @@ def test_htr_real_folder_is_read_split_and_trained_on(tmp_path: Path) -> None:
     (out.parent / "printed").symlink_to(ModelStore().local_dir("printed"))
     rec = OcrEngine(ModelStore(out.parent), detector="opencv").recognizer("handwritten")
     assert rec.version == "handwritten@real-1" and rec.loaded.preprocess == ("isolate",)
+
+
+
+def test_english_boost_shows_lines_with_english_marks_more_often(tmp_path: Path) -> None:
+    """A pass over the (French) real lines shows the ones with w, k, th, wh or sh english_boost times."""
+    data = tmp_path / "htr-real"
+    _fake_htr_real(data)
+    lines = htr_real.read_split(data, "train")
+    english = sum(bool(htr_real.ENGLISH_MARKS.search(line.text)) for line in lines)
+    assert english == 1 and len(lines) == 8  # "the day said" (source-b holds it out for val)
+    one_pass = len(lines) + 2 * english
+    texts = [text for _, text in itertools.islice(htr_real.samples(lines, 0, augmented=False, english_boost=3), one_pass)]
+    assert texts.count("the day said") == 3 * english
+    french = [line.text for line in lines if line.text != "the day said"]
+    assert all(texts.count(text) == french.count(text) for text in french)
 
 
 @needs_htr_real

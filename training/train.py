@@ -61,6 +61,7 @@ class TrainConfig:
     arch: str = "base"  # training.model.ARCHS: base | wide
     preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
     synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
+    english_boost: int = 1  # with an htr-real folder: passes per pass of lines with English marks (w, k, th...)
     overwrite: bool = False  # allow exporting into a folder that already holds a model (e.g. models/<kind>)
     extra: dict = field(default_factory=dict)
 
@@ -112,12 +113,13 @@ def _data_source(cfg: TrainConfig, root: Path | None):
         return data.batches(synthetic, cfg.batch_size), vals, {"source": "synthetic", "kind": cfg.kind}
     if htr_real.is_htr_real(root):
         train_lines, val_lines = htr_real.read_split(root, "train"), htr_real.read_split(root, "val")
-        real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True)
+        real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True, english_boost=cfg.english_boost)
                 if (p := data.prepared(g, t, cfg.steps)) is not None)
         val_real = (p for line in val_lines if (p := data.prepared(htr_real.load(line), line.text, cfg.steps)) is not None)
         mix = data.mixed([real, synthetic], [1 - cfg.synthetic_fraction, cfg.synthetic_fraction], cfg.seed)
         info = {"source": "htr-real+synthetic", "uri": cfg.data, "train_lines": len(train_lines),
-                "val_lines": len(val_lines), "synthetic_fraction": cfg.synthetic_fraction, "kind": cfg.kind}
+                "val_lines": len(val_lines), "synthetic_fraction": cfg.synthetic_fraction,
+                "english_boost": cfg.english_boost, "kind": cfg.kind}
         return data.batches(mix, cfg.batch_size), {"htr_real": list(data.batches(val_real, cfg.batch_size)),
                                                    "synthetic": synthetic_val}, info
     from training import iam
@@ -137,7 +139,8 @@ def _data_hash(cfg: TrainConfig, root: Path | None) -> str:
     from training import htr_real, iam
 
     if htr_real.is_htr_real(root):
-        return hashlib.sha256(f"{htr_real.data_hash(root)}+{cfg.synthetic_fraction}+{h.hexdigest()}".encode()).hexdigest()
+        boost = f"+english_boost={cfg.english_boost}" if cfg.english_boost != 1 else ""  # earlier hashes unchanged
+        return hashlib.sha256(f"{htr_real.data_hash(root)}+{cfg.synthetic_fraction}{boost}+{h.hexdigest()}".encode()).hexdigest()
     return iam.data_hash(root)
 
 
@@ -414,6 +417,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--preprocess", default="", help="extra preprocessing steps, comma-separated: isolate")
     p.add_argument("--synthetic-fraction", type=float, default=0.3,
                    help="with an htr-real folder as --data: the share of synthetic lines in each batch")
+    p.add_argument("--english-boost", type=int, default=1,
+                   help="with an htr-real folder: how often a pass shows the lines with w, k, th, wh or sh")
     a = p.parse_args(argv)
     mode = a.__dict__.pop("promote_mode")
     a.promote, a.force_promote = a.promote or mode == "gate", a.force_promote or mode == "force"

@@ -19,6 +19,10 @@ unless OCR_LEXICON is set). CER = edit distance / reference length after collaps
 `--runtimes onnx keras` (the default) scores ours under each runtime (onnx: the served ONNX export;
 keras: the Keras source model) and reports the CER difference in points: the export must not change
 accuracy. The per-file columns are the first runtime's.
+
+For the real handwriting sets the report also lists the letters ours reads wrong most often, beside
+each letter's share of the htr-real training lines: a letter the real hands hardly show is learnt
+from fonts only.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ import io
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
 from benchmarks.reporting import publish
@@ -50,6 +56,8 @@ SETS = {"printed": ("printed", 3), "printed-rot90": ("printed", 3), "printed-rot
         "synthetic-receipts": ("printed", 7), "synthetic-receipt-pages": ("printed", 3)}
 TURNED = {"printed-rot90": 90, "printed-rot180": 180, "printed-rot270": 270}  # set -> clockwise degrees
 TURN_TARGET = 0.5  # CER points a turned set may lose against the upright one (issue 11)
+REAL_HANDS = ("handwritten-real-en", "htr-real-val")  # sets whose letter errors the report lists
+LETTER_ROWS = 15
 
 
 def samples(name: str) -> list[tuple[Path, str]]:
@@ -100,6 +108,23 @@ def _use_word_lists(engine: OcrEngine, tesseract_lang: str) -> None:
     engine.lexicon = Lexicon.load_languages(engine.store.local_dir("lexicon"), languages) if languages else None
 
 
+def letter_errors(name: str, pairs: list[tuple[str, str]]) -> list[str]:
+    """Markdown rows: the letters of the truths read wrong (replaced or dropped) most often, each
+    with its share of this set's letters and of the htr-real training lines' letters."""
+    from training.htr_real import read_split
+
+    seen, wrong = Counter(), Counter()
+    for truth, ours in pairs:
+        truth, ours = " ".join(truth.split()), " ".join(ours.split())
+        seen.update(truth.replace(" ", ""))
+        wrong.update(truth[op.src_pos] for op in Levenshtein.editops(truth, ours)
+                     if op.tag in ("replace", "delete") and truth[op.src_pos] != " ")
+    trained = Counter("".join(line.text for line in read_split(HTR_REAL, "train")).replace(" ", ""))
+    n_seen, n_trained = sum(seen.values()), sum(trained.values()) or 1
+    return [f"| {name} | `{ch}` | {seen[ch]} | {n / seen[ch]:.0%} | {seen[ch] / n_seen:.2%} | {trained[ch] / n_trained:.2%} |"
+            for ch, n in wrong.most_common(LETTER_ROWS)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -111,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     engines = {rt: OcrEngine(ModelStore(runtime=rt), detector="opencv") for rt in a.runtimes}
     main_rt = a.runtimes[0]
     engine = engines[main_rt]
-    rows, summary, parity, set_cer = [], [], [], {}
+    rows, summary, parity, set_cer, letters = [], [], [], {}, []
     for name in a.sets:
         mode, psm = SETS[name]
         files = samples(name)
@@ -121,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             _use_word_lists(eng, lang)
         scores: dict[str, list[float]] = {"tesseract": [], "ours_wer": [], "tess_wer": []}
         turn = TURNED.get(name, 0)
+        read: list[tuple[str, str]] = []
         for f, truth in tqdm(files, desc=name, unit="image", file=sys.stderr):
             data = image_bytes(f, turn)
             layout = "line" if psm == 7 else "auto"  # line sets: a line crop, as Tesseract's --psm 7 is told
@@ -130,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 scores.setdefault(f"ours:{rt}", []).append(cer(truth, texts[rt]))
                 scores.setdefault(f"auto:{rt}", []).append(cer(truth, eng.read(data, mode="auto", layout=layout).text))
             ours = texts[main_rt]
+            read.append((truth, ours))
             tess = tesseract_text(f, psm, lang, data if turn else None)
             scores["tesseract"].append(cer(truth, tess))
             scores["ours_wer"].append(wer(truth, ours))
@@ -137,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(f"| {name} | {f.parent.name}/{f.name} | {scores[f'ours:{main_rt}'][-1]:.3f} | "
                         f"{scores[f'auto:{main_rt}'][-1]:.3f} | {scores['tesseract'][-1]:.3f} | `{' '.join(ours.split())[:70]}` |")
         means = {k: float(np.mean(v)) for k, v in scores.items()}
+        if name in REAL_HANDS and HTR_REAL.is_dir():
+            letters += letter_errors(name, read)
         set_cer[name] = (means[f"ours:{main_rt}"], means["tesseract"])
         summary.append(f"| {name} | {len(files)} | {mode} | **{means[f'ours:{main_rt}']:.2%}** | {means[f'auto:{main_rt}']:.2%} | "
                        f"{means['tesseract']:.2%} ({lang}) | {means['ours_wer']:.2%} | {means['tess_wer']:.2%} |")
@@ -167,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
            "CER points; target: within 0.2):", "",
            f"| set | {a.runtimes[0]} | {a.runtimes[1]} | diff | auto {a.runtimes[0]} | auto {a.runtimes[1]} | diff | within 0.2 |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |", *parity, ""] if parity else []),
+        *(["Letters ours reads wrong most often on real hands (replaced or dropped; spaces left out), beside each "
+            "letter's share of the set's letters and of the htr-real training lines' letters:", "",
+            "| set | letter | in the truths | read wrong | share of the set's letters | share of htr-real train letters |",
+            "| --- | --- | --- | --- | --- | --- |", *letters, ""] if letters else []),
         "| set | file | ours | auto | Tesseract | our text |", "| --- | --- | --- | --- | --- | --- |", *rows, "",
     ])
     return publish(report, a.out)

@@ -227,3 +227,13 @@ def test_the_sample_note_reads_closer_to_the_truth_at_two_widths(monkeypatch) ->
     monkeypatch.setattr(engine.recognizer("handwritten"), "stretches", (1.0,))
     one = engine.read(data, mode="handwritten").text
     assert cer(truth, both) < cer(truth, one), (both, one)
+
+
+def test_eval_cer_lists_the_letters_read_wrong_most_often() -> None:
+    """The real-hands letter table: a letter replaced or dropped counts against it, a right one does not."""
+    from benchmarks.eval_cer import letter_errors
+
+    rows = letter_errors("handwritten-real-en", [("would you", "mold you"), ("we were", "we mere")])
+    wrong = {row.split(" | ")[1]: row.split(" | ")[2:4] for row in rows}
+    assert wrong["`w`"] == ["3", "67%"]  # "mold" and "mere" lost two of the three w's
+    assert "`y`" not in wrong and "`e`" not in wrong

@@ -137,10 +137,19 @@ def route_for(functions: list[Function], method: str, path: str) -> tuple[Functi
 
 
 # ---------------------------------------------------------------------------- the emulators
+_GIVEN_PORTS: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and not handed out before by this process: the OS may offer a just-released
+    port again, and two emulators given one port answer each other's requests."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def start_function(fn: Function, rie: str, extra_env: dict[str, str]) -> None:
@@ -167,8 +176,9 @@ class FunctionTimedOut(Exception):
 
 
 class EmulatorExited(Exception):
-    """The function's emulator is not running: e.g. one of the free ports it was given was taken by
-    another process before it could bind it (a busy test run); a fresh one gets new ports."""
+    """The function's emulator is not running, or another server answers on its port: one of the free
+    ports it was given was taken by another process before it could bind it (a busy test run); a
+    fresh one gets new ports."""
 
 
 def invoke(fn: Function, event: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +197,9 @@ def invoke(fn: Function, event: dict[str, Any]) -> dict[str, Any]:
             time.sleep(0.1)
         except requests.Timeout:
             raise FunctionTimedOut(fn.name) from None
+    if reply.status_code == 404:  # the emulator always knows its invocation path: another server has the port
+        stop_function(fn)
+        raise EmulatorExited(fn.name)
     try:
         answer = reply.json()
     except ValueError:

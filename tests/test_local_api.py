@@ -6,12 +6,14 @@ under the real Lambda RIE; requests go over real sockets, some hand-written to b
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -89,6 +91,40 @@ def test_an_emulator_that_exited_is_started_again(slow_template: Path) -> None:
         assert fn.proc is not None and fn.proc.poll() is not None
         assert requests.post(api.url + "/slow", json={}, timeout=60).json() == {"bytes": 2}
         assert fn.proc.poll() is None  # a fresh emulator
+
+
+
+class NotFound(http.server.BaseHTTPRequestHandler):
+    """Another emulator's runtime API, as met on a taken port: 404 to the invocation path."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(404)
+        self.send_header("Content-Length", "19")
+        self.end_headers()
+        self.wfile.write(b"404 page not found\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_server_on_the_emulator_port_gets_a_fresh_emulator(slow_template: Path) -> None:
+    """Another process can take an emulator's free port before the emulator binds it (in a busy CI run
+    it was another emulator, answering "404 page not found", and the page got a 500); the request
+    goes to a fresh emulator on new ports instead."""
+    with LocalApi(port=0, template=slow_template) as api:
+        (fn,) = api.functions
+        local_api.stop_function(fn)  # its port is free again, and another server binds it
+        squatter = http.server.HTTPServer(("127.0.0.1", fn.port), NotFound)
+        threading.Thread(target=squatter.serve_forever, daemon=True).start()
+        try:
+            taken = fn.port
+            assert requests.post(f"http://127.0.0.1:{taken}/2015-03-31/functions/function/invocations").status_code == 404
+            assert requests.post(api.url + "/slow", json={}, timeout=60).json() == {"bytes": 2}
+            assert fn.port != taken and fn.proc is not None and fn.proc.poll() is None
+        finally:
+            squatter.shutdown()
+            squatter.server_close()
 
 
 def test_queue_is_bounded_with_429(tmp_path: Path) -> None:

@@ -150,7 +150,6 @@ def test_htr_real_folder_is_read_split_and_trained_on(tmp_path: Path) -> None:
     assert rec.version == "handwritten@real-1" and rec.loaded.preprocess == ("isolate",)
 
 
-
 def test_english_boost_shows_lines_with_english_marks_more_often(tmp_path: Path) -> None:
     """A pass over the (French) real lines shows the ones with w, k, th, wh or sh english_boost times."""
     data = tmp_path / "htr-real"

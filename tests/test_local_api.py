@@ -93,7 +93,6 @@ def test_an_emulator_that_exited_is_started_again(slow_template: Path) -> None:
         assert fn.proc.poll() is None  # a fresh emulator
 
 
-
 class NotFound(http.server.BaseHTTPRequestHandler):
     """Another emulator's runtime API, as met on a taken port: 404 to the invocation path."""
 

@@ -61,7 +61,7 @@ class TrainConfig:
     arch: str = "base"  # training.model.ARCHS: base | wide
     preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
     synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
-    english_boost: int = 1  # with an htr-real folder: passes per pass of lines with English marks (w, k, th...)
+    english_boost: int = 1  # with an htr-real folder: times a pass shows a line with English marks (w, k, th...)
     overwrite: bool = False  # allow exporting into a folder that already holds a model (e.g. models/<kind>)
     extra: dict = field(default_factory=dict)
 

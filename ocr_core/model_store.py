@@ -67,6 +67,11 @@ class LoadedModel:
         """Extra `ocr_core.preprocess` steps the model was trained with (e.g. ("isolate",))."""
         return tuple(self.manifest.get("preprocess", ()))
 
+    @property
+    def line_height(self) -> int:
+        """The height of the lines the model reads (32, or 64 for the tall handwriting arch)."""
+        return int(self.manifest["input_shape"][0])
+
 
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
@@ -100,8 +105,10 @@ def check_manifest(manifest: dict[str, Any], model_file: Path, sha256: str | Non
     missing = [k for k in ("version", "alphabet", "input_shape", "sha256", "file") if k not in manifest]
     if missing:
         raise ModelError(f"model manifest {model_file.parent / 'manifest.json'} lacks {', '.join(missing)}")
-    if list(manifest["input_shape"])[:1] != [LINE_HEIGHT]:
-        raise ModelError(f"model {model_file} expects input {manifest['input_shape']}, engine feeds {LINE_HEIGHT}-px lines")
+    height = list(manifest["input_shape"])[:1]
+    if not height or not isinstance(height[0], int) or height[0] <= 0 or height[0] % LINE_HEIGHT:
+        raise ModelError(f"model {model_file} expects input {manifest['input_shape']}, engine feeds lines a multiple "
+                         f"of {LINE_HEIGHT} px high")
     if not set(manifest["alphabet"]) <= set(ALPHABET) | {""}:
         raise ModelError(f"model {model_file} has characters outside the engine's alphabet")
     steps = manifest.get("preprocess", [])

@@ -4,7 +4,7 @@ Training and inference both call `prepare_line` and `pad_batch`, so a model alwa
 serving time exactly the kind of input it was trained on. A model whose manifest says
 `"preprocess": ["isolate"]` (the handwriting model) also gets `isolate_line` first: real line crops
 carry bits of the neighbouring lines' ascenders and descenders, which would otherwise waste most of
-the 32 px of input height and be read as stray characters.
+the model's input height (32 px) and be read as stray characters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from ocr_core.vocabulary import LINE_HEIGHT, WIDTH_STEP  # noqa: F401 - the geometry preprocessing produces
 
-MAX_LINE_WIDTH = 1600  # wider lines are squeezed (about 100+ characters at 32 px height)
+MAX_LINE_WIDTH = 1600  # at 32 px high (scaled with a taller input): wider lines are squeezed (about 100+ characters)
 MIN_LINE_WIDTH = 16
 PREPROCESS_STEPS = ("isolate",)  # what a manifest's "preprocess" may name
 
@@ -107,22 +107,24 @@ def isolate_line(gray: np.ndarray) -> np.ndarray:
     return out[max(0, keep_top - margin): min(h, keep_bottom + margin + 1)]
 
 
-def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = (), stretch: float = 1.0) -> np.ndarray:
-    """uint8 gray crop (dark ink on light paper) -> float32 (32, W, 1), ink ~1, paper ~0.
+def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = (), stretch: float = 1.0,
+                 height: int = LINE_HEIGHT) -> np.ndarray:
+    """uint8 gray crop (dark ink on light paper) -> float32 (height, W, 1), ink ~1, paper ~0.
 
     Contrast is stretched between robust paper and ink levels so faint pencil, grey scans
     and dark photos look alike to the model. `steps` are the model's extra steps ("isolate");
-    `stretch` widens (> 1) or narrows the line beyond its own aspect (a second reading of a hand).
+    `stretch` widens (> 1) or narrows the line beyond its own aspect (a second reading of a hand);
+    `height` is the model's input height (its manifest's input_shape[0]).
     """
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_RGB2GRAY)
     if "isolate" in steps:
         gray = isolate_line(gray)
     h, w = gray.shape
-    new_w = int(round(w * LINE_HEIGHT / max(h, 1) * stretch))
-    new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH))
-    interp = cv2.INTER_AREA if h > LINE_HEIGHT else cv2.INTER_CUBIC
-    small = cv2.resize(gray, (new_w, LINE_HEIGHT), interpolation=interp)
+    new_w = int(round(w * height / max(h, 1) * stretch))
+    new_w = int(np.clip(new_w, MIN_LINE_WIDTH, MAX_LINE_WIDTH * height // LINE_HEIGHT))
+    interp = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
+    small = cv2.resize(gray, (new_w, height), interpolation=interp)
     paper, ink = (np.float32(v) for v in ink_levels(small, np.float32))  # = np.percentile of the float32 image
     ink = min(ink, paper - 30.0)
     img = (paper - small.astype(np.float32)) / max(paper - ink, 1.0)
@@ -132,11 +134,11 @@ def prepare_line(gray: np.ndarray, steps: tuple[str, ...] = (), stretch: float =
 def pad_batch(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Pad prepared lines to one width (a multiple of WIDTH_STEP) with paper (0).
 
-    Returns the batch (N, 32, W, 1) and each line's number of valid CTC time steps.
+    Returns the batch (N, height, W, 1) and each line's number of valid CTC time steps.
     """
     widths = np.array([x.shape[1] for x in lines])
     max_w = int(np.ceil(widths.max() / WIDTH_STEP) * WIDTH_STEP)
-    batch = np.zeros((len(lines), LINE_HEIGHT, max_w, 1), np.float32)
+    batch = np.zeros((len(lines), lines[0].shape[0], max_w, 1), np.float32)
     for i, x in enumerate(lines):
         batch[i, :, : x.shape[1]] = x
     steps = np.ceil(widths / WIDTH_STEP).astype(np.int32)

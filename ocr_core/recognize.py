@@ -1,7 +1,7 @@
 """Read line crops with a CRNN: batch, predict, CTC-decode, and place words on the crop.
 
 A word's position comes from the time steps where CTC emitted its characters: each step
-covers `WIDTH_STEP` columns of the 32-px-high model input, which maps back to crop pixels.
+covers `WIDTH_STEP` columns of the model input (32 or 64 px high), which maps back to crop pixels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from ocr_core.ctc import Decoded, beam_decode, greedy_decode, word_beam_decode
 from ocr_core.lexicon import WORD_LM, Lexicon, correct_line
 from ocr_core.model_store import LoadedModel
-from ocr_core.preprocess import ink_levels, pad_batch, prepare_line
+from ocr_core.preprocess import LINE_HEIGHT, ink_levels, pad_batch, prepare_line
 from ocr_core.runtime import LineModel
 
 # lines per model run (`model.parallel` run side by side, one per core). Not smaller: a bidirectional LSTM sees a
@@ -51,12 +51,13 @@ class LineReading:
 
 
 def line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
-                       batch_size: int = BATCH, stretch: float = 1.0) -> list[np.ndarray]:
+                       batch_size: int = BATCH, stretch: float = 1.0, height: int = LINE_HEIGHT) -> list[np.ndarray]:
     """Per-line (steps, classes) probabilities: lines sorted by width, read in full batches of similar width.
 
-    `preprocess`: the extra `ocr_core.preprocess` steps the model was trained with (its manifest's)."""
+    `preprocess` and `height`: the extra `ocr_core.preprocess` steps the model was trained with and its
+    input height (its manifest's)."""
     out: list[np.ndarray] = [np.empty(0)] * len(crops)
-    for j, probs in iter_line_probabilities(model, crops, preprocess, batch_size, stretch):
+    for j, probs in iter_line_probabilities(model, crops, preprocess, batch_size, stretch, height):
         out[j] = probs
     return out
 
@@ -70,12 +71,13 @@ def batch_order(crops: list[np.ndarray]) -> list[int]:
 
 
 def iter_line_probabilities(model: LineModel, crops: list[np.ndarray], preprocess: tuple[str, ...] = (),
-                            batch_size: int = BATCH, stretch: float = 1.0) -> Iterator[tuple[int, np.ndarray]]:
+                            batch_size: int = BATCH, stretch: float = 1.0,
+                            height: int = LINE_HEIGHT) -> Iterator[tuple[int, np.ndarray]]:
     """(crop index, probabilities) of every line, a batch at a time, longest first (`batch_order`).
 
     Up to `model.parallel` batches run at once on worker threads (the runtime releases the GIL), so
     the caller decodes one batch while the next ones are being read."""
-    prepared = [prepare_line(c, preprocess, stretch) for c in crops]
+    prepared = [prepare_line(c, preprocess, stretch, height) for c in crops]
     order = batch_order(crops)
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
@@ -121,7 +123,7 @@ class CrnnRecognizer:
 
     def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         """Per-line (steps, classes) probabilities, batched by similar width."""
-        return line_probabilities(self.loaded.model, crops, self.loaded.preprocess)
+        return line_probabilities(self.loaded.model, crops, self.loaded.preprocess, height=self.loaded.line_height)
 
     def read_lines(self, crops: list[np.ndarray], decoder: str = "greedy",
                    lexicon: Lexicon | None = None) -> list[LineReading]:
@@ -146,7 +148,8 @@ class CrnnRecognizer:
         surest: list[tuple[float, np.ndarray] | None] = [None] * len(crops)  # (confidence, probabilities)
         readings: list[LineReading] = [LineReading("", 0.0, [])] * len(crops)
         for k, stretch in enumerate(stretches):
-            for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess, stretch=stretch):
+            for i, probs in iter_line_probabilities(self.loaded.model, crops, self.loaded.preprocess, stretch=stretch,
+                                                    height=self.loaded.line_height):
                 # the model's own best path decides between looks; a single look has nothing to compare
                 confidence = greedy_decode(probs, self.alphabet).confidence if len(stretches) > 1 else 0.0
                 if surest[i] is None or confidence > surest[i][0]:

@@ -21,7 +21,6 @@ from typing import Protocol
 
 import numpy as np
 
-from ocr_core.preprocess import LINE_HEIGHT
 from ocr_core.vocabulary import RUNTIMES
 
 
@@ -89,7 +88,7 @@ class KerasLineModel:
         model = self.model
         self._predict = tf.function(
             lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32)],
+            input_signature=[tf.TensorSpec([None, model.input_shape[1], None, 1], tf.float32)],
             reduce_retracing=True,
         )
         self.num_classes = int(model.output_shape[-1])

@@ -20,7 +20,7 @@ MODES = (*MODEL_KINDS, "auto")  # auto: both models decide per page / per line
 DEFAULT_MODE = "auto"
 
 # ---------------------------------------------------------------- line geometry (what a line model is fed)
-LINE_HEIGHT = 32  # model input height in pixels
+LINE_HEIGHT = 32  # model input height in pixels (a model may ask for a multiple: its manifest's input_shape[0])
 WIDTH_STEP = 4  # the CRNN downsamples width by 4: one CTC time step per 4 input columns
 
 # ---------------------------------------------------------------- model registry (training/registry.py writes it)

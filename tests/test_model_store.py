@@ -46,6 +46,17 @@ def test_manifest_without_alphabet_is_refused(store_copy: Path) -> None:
         ModelStore(store_copy).load("printed")
 
 
+@pytest.mark.parametrize("height", [48, 0])
+def test_manifest_asking_for_lines_the_engine_cannot_make_is_refused(store_copy: Path, height: int) -> None:
+    """Lines are made 32 px high or a multiple (the tall handwriting arch reads 64)."""
+    path = store_copy / "printed" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert ModelStore(store_copy).load("printed").line_height == manifest["input_shape"][0] == 32
+    path.write_text(json.dumps({**manifest, "input_shape": [height, None, 1]}))
+    with pytest.raises(ModelError, match="multiple of 32 px"):
+        ModelStore(store_copy).load("printed")
+
+
 def test_missing_model_names_the_training_command(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="training.train"):
         ModelStore(tmp_path).load("handwritten")

@@ -38,8 +38,8 @@ def test_parallel_rendering_stays_a_bounded_number_of_samples_ahead(monkeypatch:
     rendered = mp.get_context("fork").Value("i", 0)
     real = data.prepared
 
-    def counted(gray: np.ndarray, text: str, steps: tuple[str, ...] = ()) -> tuple | None:
-        sample = real(gray, text, steps)
+    def counted(gray: np.ndarray, text: str, steps: tuple[str, ...] = (), height: int = 32) -> tuple | None:
+        sample = real(gray, text, steps, height)
         if sample is not None:
             with rendered.get_lock():
                 rendered.value += 1
@@ -61,13 +61,15 @@ def test_parallel_rendering_stays_a_bounded_number_of_samples_ahead(monkeypatch:
     assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(taken, alone))
 
 
-def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("arch", "height"), [("base", 32), ("tall", 64)])
+def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path, arch: str, height: int) -> None:
     out = tmp_path / "handwritten"
     cfg = TrainConfig(kind="handwritten", epochs=1, steps_per_epoch=2, batch_size=4, val_samples=4,
-                      workers=0, out=str(out), version="test-1", test_samples=4)
+                      workers=0, out=str(out), version="test-1", test_samples=4, arch=arch)
     assert train(cfg) == out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["version"] == "test-1" and manifest["alphabet"] == ALPHABET
+    assert manifest["input_shape"][0] == height and manifest["architecture"] == arch  # the engine feeds what it says
     assert manifest["runtimes"]["onnx"]["parity"]["lines"] > 0 and (out / "model.onnx").exists()  # exported, parity-gated
     assert manifest["training"]["steps"] == 2 and "cer" in manifest["metrics"]["val_synthetic"]
     (tmp_path / "printed").symlink_to(ModelStore().local_dir("printed"))  # beside the new model
@@ -146,3 +148,27 @@ def test_a_wide_model_started_from_a_base_model_reads_exactly_as_it_does() -> No
     forward = next(x for x in wide.layers if isinstance(x, keras.layers.Bidirectional)).forward_layer
     kernel = forward.get_weights()[0]
     assert np.abs(kernel[:, 128:256]).max() > 0  # the new units' input gate weights are not all zero
+
+
+def test_a_tall_model_started_from_a_wide_one_sees_its_lines_as_it_did_with_twice_the_steps() -> None:
+    """The tall arch's stem hands the CNN the 64-px line averaged down to 32 px, through the wide model's
+    first conv block unchanged; its one width halving fewer gives twice the CTC time steps."""
+    import keras
+
+    from training.model import arch_of, build_crnn, input_height, transfer_weights
+
+    wide = keras.models.load_model(REPO_MODELS / "handwritten" / "model.keras", compile=False)
+    tall = build_crnn(wide.output_shape[-1], arch="tall")
+    assert arch_of(wide) == "wide" and arch_of(tall) == "tall" and input_height("tall") == 64
+    transfer_weights(wide, tall)
+    crop = cv2.imread(str(REPO_MODELS.parent / "samples" / "handwritten-word.png"), cv2.IMREAD_GRAYSCALE)
+    h, w = crop.shape
+    x64 = 1.0 - cv2.resize(crop, (round(w * 64 / h / 8) * 8, 64), interpolation=cv2.INTER_AREA).astype("float32") / 255.0
+    x32 = x64.reshape(32, 2, -1, 2).mean(axis=(1, 3))  # the 2x2 average the stem's pooling takes
+    first_block = {m: keras.Model(m.input, next(x for x in m.layers if isinstance(x, keras.layers.MaxPooling2D)).output)
+                   for m in (wide, tall)}
+    np.testing.assert_allclose(first_block[tall].predict(x64[None, :, :, None], verbose=0),
+                               first_block[wide].predict(x32[None, :, :, None], verbose=0), atol=1e-4)
+    steps_tall = tall.predict(x64[None, :, :, None], verbose=0).shape[1]
+    steps_wide = wide.predict(x32[None, :, :, None], verbose=0).shape[1]
+    assert steps_tall == x64.shape[1] // 4 == 2 * steps_wide

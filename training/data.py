@@ -1,8 +1,8 @@
 """Training batches: synthetic lines rendered on the fly by worker processes, real lines, or a mix.
 
-Every batch is (images (N,32,W,1), labels (N,L) padded with -1, label_lengths, input steps),
+Every batch is (images (N,height,W,1), labels (N,L) padded with -1, label_lengths, input steps),
 built with `ocr_core.preprocess`, the same code the engine runs at inference (with the model's
-`preprocess` steps, e.g. ("isolate",) for handwriting).
+`preprocess` steps, e.g. ("isolate",) for handwriting, and its input height).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocr_core.alphabet import encode, normalize_text
-from ocr_core.preprocess import WIDTH_STEP, pad_batch, prepare_line
+from ocr_core.preprocess import LINE_HEIGHT, WIDTH_STEP, pad_batch, prepare_line
 
 CHUNK = 16  # samples a worker renders per task
 CHUNKS_AHEAD = 2  # tasks queued per worker beyond the one being consumed: keeps workers busy, memory bounded
@@ -54,23 +54,24 @@ def _fits_ctc(x: np.ndarray, text: str) -> bool:
     return 0 < len(encode(text)) and (x.shape[1] // WIDTH_STEP) >= len(text) + doubles
 
 
-def prepared(gray: np.ndarray, text: str, steps: tuple[str, ...] = ()) -> tuple[np.ndarray, str] | None:
+def prepared(gray: np.ndarray, text: str, steps: tuple[str, ...] = (),
+             height: int = LINE_HEIGHT) -> tuple[np.ndarray, str] | None:
     """(model input, text), or None when the line cannot be a CTC target."""
-    x = prepare_line(gray, steps)
+    x = prepare_line(gray, steps, height=height)
     return (x, text) if _fits_ctc(x, text) else None
 
 
-def _synthetic(args: tuple[str, int, tuple[str, ...], bool]) -> tuple[np.ndarray, str] | None:
+def _synthetic(args: tuple[str, int, tuple[str, ...], bool, int]) -> tuple[np.ndarray, str] | None:
     from training.synth import SAMPLERS, VALIDATION_SAMPLERS
 
-    kind, seed, steps, held_out = args
+    kind, seed, steps, held_out, height = args
     rng = random.Random(seed)
     gray, text = (VALIDATION_SAMPLERS if held_out else SAMPLERS)[kind](rng)
-    return prepared(gray, normalize_text(text), steps)
+    return prepared(gray, normalize_text(text), steps, height)
 
 
 def synthetic_samples(kind: str, seed: int, count: int | None, workers: int, steps: tuple[str, ...] = (),
-                      held_out: bool = False) -> Iterator[tuple[np.ndarray, str]]:
+                      held_out: bool = False, height: int = LINE_HEIGHT) -> Iterator[tuple[np.ndarray, str]]:
     """Deterministic for a given seed: sample i is always the same image, whatever `workers`. `held_out`:
     drawn in the fonts kept out of training (validation and test sets).
 
@@ -78,7 +79,7 @@ def synthetic_samples(kind: str, seed: int, count: int | None, workers: int, ste
     are submitted only as earlier ones are taken (`Pool.imap` over an endless stream renders ahead
     without bound, 7.9 GB after 35 minutes of a printed run), and taken in submission order.
     """
-    seeds = ((kind, seed * 10_000_019 + i, steps, held_out) for i in (range(count) if count else _count()))
+    seeds = ((kind, seed * 10_000_019 + i, steps, held_out, height) for i in (range(count) if count else _count()))
     if workers <= 0:
         yield from (s for s in map(_synthetic, seeds) if s is not None)
         return
@@ -90,7 +91,7 @@ def synthetic_samples(kind: str, seed: int, count: int | None, workers: int, ste
             pending.extend(pool.apply_async(_synthetic_chunk, (c,)) for c in itertools.islice(chunks, 1))
 
 
-def _synthetic_chunk(chunk: list[tuple[str, int, tuple[str, ...], bool]]) -> list[tuple[np.ndarray, str] | None]:
+def _synthetic_chunk(chunk: list[tuple[str, int, tuple[str, ...], bool, int]]) -> list[tuple[np.ndarray, str] | None]:
     return [_synthetic(args) for args in chunk]
 
 

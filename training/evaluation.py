@@ -16,6 +16,7 @@ import numpy as np
 from ocr_core.alphabet import ALPHABET
 from ocr_core.ctc import greedy_decode
 from ocr_core.metrics import cer, wer
+from ocr_core.preprocess import LINE_HEIGHT
 from ocr_core.storage import local_copy
 
 TEST_SEED = 999_998  # synthetic test lines; validation uses 999_999 and training seeds 1..n
@@ -23,18 +24,19 @@ DEFAULT_TEST_SAMPLES = 512
 
 
 def test_set(kind: str, data: str, samples: int = 0, batch_size: int = 32,
-             seed: int = 1, steps: tuple[str, ...] = ()) -> tuple[list, dict[str, Any]]:
+             seed: int = 1, steps: tuple[str, ...] = (), height: int = LINE_HEIGHT) -> tuple[list, dict[str, Any]]:
     """(batches, info) of the test split: synthetic held-out lines, or an IAM folder/s3:// URI's test split.
 
     samples: synthetic lines to render (0: DEFAULT_TEST_SAMPLES); for IAM a cap (0: the whole split).
     An htr-real folder has no test split (its val split picks checkpoints): it is tested on synthetic lines.
-    `steps`: the model's extra preprocessing steps.
+    `steps`: the model's extra preprocessing steps; `height` its input height.
     """
     from training import data as data_mod
     from training.htr_real import is_htr_real
 
     if data == "synthetic" or is_htr_real(Path(data)):
-        lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps, held_out=True)
+        lines = data_mod.synthetic_samples(kind, TEST_SEED, samples or DEFAULT_TEST_SAMPLES, 0, steps, held_out=True,
+                                           height=height)
         batches = list(data_mod.batches(lines, batch_size))
         info: dict[str, Any] = {"source": "synthetic", "split": f"synthetic seed {TEST_SEED}, held-out fonts"}
     else:

@@ -61,6 +61,8 @@ def export_model(src: Path, out: Path, *, kind: str, version: str = "", training
     `preprocess` the extra `ocr_core.preprocess` steps the model was trained with (the engine applies them)."""
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, out / MODEL_FILE)
+    from training.model import input_height
+
     now = dt.datetime.now(dt.UTC)
     manifest = {
         "name": f"{kind}-crnn",
@@ -69,7 +71,7 @@ def export_model(src: Path, out: Path, *, kind: str, version: str = "", training
         "file": MODEL_FILE,
         "sha256": sha256_of(out / MODEL_FILE),
         "alphabet": ALPHABET,
-        "input_shape": [LINE_HEIGHT, None, 1],
+        "input_shape": [input_height(arch), None, 1],
         "time_step_width": 4,
         "preprocess": list(preprocess),
         "architecture": arch,
@@ -117,13 +119,13 @@ def parity_lines(sources: list[Path] | None = None) -> tuple[list[np.ndarray], l
 
 
 def parity(reference: Any, candidate: Any, crops: list[np.ndarray], alphabet: str,
-           preprocess: tuple[str, ...] = ()) -> dict[str, Any]:
+           preprocess: tuple[str, ...] = (), height: int = LINE_HEIGHT) -> dict[str, Any]:
     """Compare two LineModels line by line: greedy text and the largest probability difference."""
     from ocr_core.ctc import greedy_decode
     from ocr_core.recognize import line_probabilities
 
-    ref_probs = line_probabilities(reference, crops, preprocess)
-    cand_probs = line_probabilities(candidate, crops, preprocess)
+    ref_probs = line_probabilities(reference, crops, preprocess, height=height)
+    cand_probs = line_probabilities(candidate, crops, preprocess, height=height)
     same = ties = 0
     differing: list[dict[str, str]] = []
     max_diff = 0.0
@@ -145,14 +147,14 @@ def parity(reference: Any, candidate: Any, crops: list[np.ndarray], alphabet: st
 
 
 def convert_to_onnx(keras_file: Path, onnx_file: Path) -> None:
-    """tf2onnx conversion with a dynamic batch and width: input `image` (N, 32, W, 1), output (N, W/4, classes)."""
+    """tf2onnx conversion with a dynamic batch and width: input `image` (N, height, W, 1), output (N, W/4, classes)."""
     import keras
     import tensorflow as tf
     import tf2onnx
 
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its freezing notes are not problems
     model = keras.models.load_model(keras_file, compile=False)
-    spec = (tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32, name="image"),)
+    spec = (tf.TensorSpec([None, model.input_shape[1], None, 1], tf.float32, name="image"),)
     forward = tf.function(lambda image: model(image, training=False), input_signature=spec)
     tf2onnx.convert.from_function(forward, input_signature=spec, opset=ONNX_OPSET, output_path=str(onnx_file))
 
@@ -186,7 +188,7 @@ def export_onnx(folder: Path, sources: list[Path] | None = None) -> dict[str, An
         if not crops:
             raise ExportError("no parity lines: samples/ has no images")
         report = parity(KerasLineModel(keras_file), OnnxLineModel(candidate), crops, str(manifest["alphabet"]),
-                        tuple(manifest.get("preprocess", ())))
+                        tuple(manifest.get("preprocess", ())), int(manifest["input_shape"][0]))
         report["sets"] = sets
         if report["different_text"] or report["max_prob_diff"] > PARITY_TOLERANCE:
             raise ExportError(f"parity gate failed on {folder}: {json.dumps(report, ensure_ascii=False)}")

@@ -10,6 +10,10 @@ Architectures are named (`ARCHS`) and the name is stored in the manifest: `base`
 parameters, the printed model) and `wide` (two 256-unit BiLSTMs, 3.3M, for real handwriting,
 whose long cursive context the small LSTMs could not hold). Both share the CNN, so a `wide`
 model can start from a `base` model: its CNN copied, its BiLSTMs embedded (`transfer_weights`).
+`tall` is `wide` fed 64-px lines: a full-resolution stem conv averaged down to the 32-px grid the
+CNN knows, and one width halving fewer, so twice the time steps (still one per WIDTH_STEP input
+columns). At 32 px a real cursive line got ~2 steps per character (median on htr-real; 45% of
+lines fewer), and the wide model read its own training lines at 14% CER: it lacked resolution.
 """
 
 from __future__ import annotations
@@ -21,14 +25,25 @@ from keras import layers
 from ocr_core.vocabulary import LINE_HEIGHT
 
 CNN = [(32, (2, 2), 0.0), (64, (2, 2), 0.0), (128, (2, 1), 0.1), (128, (2, 1), 0.1), (256, (2, 1), 0.2)]
-ARCHS: dict[str, tuple[int, ...]] = {"base": (128, 64), "wide": (256, 256)}  # BiLSTM units per layer
+ARCHS: dict[str, tuple[int, ...]] = {"base": (128, 64), "wide": (256, 256), "tall": (256, 256)}  # BiLSTM units
+TALL_STEM = 16  # filters of the tall arch's full-resolution conv
+
+
+def input_height(arch: str) -> int:
+    """The line height an arch reads (the engine reads it back from the manifest's input_shape)."""
+    return 2 * LINE_HEIGHT if arch == "tall" else LINE_HEIGHT
 
 
 def build_crnn(num_classes: int, name: str = "crnn", arch: str = "base") -> keras.Model:
     """num_classes = len(alphabet) + 1 (blank)."""
-    image = keras.Input(shape=(LINE_HEIGHT, None, 1), name="image")
+    image = keras.Input(shape=(input_height(arch), None, 1), name="image")
     x = image
-    for filters, pool, dropout in CNN:
+    cnn = CNN
+    if arch == "tall":  # 64 px down to the CNN's 32-px grid, then one width halving fewer
+        x = layers.Conv2D(TALL_STEM, 3, padding="same", activation="relu", name="stem")(x)
+        x = layers.AveragePooling2D((2, 2), name="stem_pool")(x)
+        cnn = [CNN[0], (CNN[1][0], (2, 1), CNN[1][2]), *CNN[2:]]
+    for filters, pool, dropout in cnn:
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
@@ -45,7 +60,9 @@ def build_crnn(num_classes: int, name: str = "crnn", arch: str = "base") -> kera
 
 
 def arch_of(model: keras.Model) -> str:
-    """The ARCHS name whose BiLSTM sizes this model has."""
+    """The ARCHS name whose stem and BiLSTM sizes this model has."""
+    if any(layer.name == "stem" for layer in model.layers):
+        return "tall"
     units = tuple(layer.forward_layer.units for layer in model.layers if isinstance(layer, layers.Bidirectional))
     return next(name for name, u in ARCHS.items() if u == units)
 
@@ -58,12 +75,21 @@ def transfer_weights(src: keras.Model, dst: keras.Model) -> list[str]:
     from and training only has to put its new units to use (Net2Net's idea, Chen et al. 2016).
     """
     copied = []
+    dst_layers = dst.layers
+    if arch_of(dst) == "tall" and arch_of(src) != "tall":
+        copied.append(_pass_through_stem(dst))
+        dst_layers = [layer for layer in dst.layers if not layer.name.startswith("stem")]
     src_in = dst_in = 0  # BiLSTM units feeding the current layer (0: the CNN's features, same in both)
-    for a, b in zip(src.layers, dst.layers):
+    for a, b in zip(src.layers, dst_layers):
         wa, wb = a.get_weights(), b.get_weights()
         if not wa or len(wa) != len(wb):
             continue
-        if all(x.shape == y.shape for x, y in zip(wa, wb)):
+        if isinstance(a, layers.Conv2D) and wa[0].shape[2] < wb[0].shape[2]:  # the conv after a stem
+            kernel = np.zeros_like(wb[0])
+            kernel[:, :, : wa[0].shape[2]] = wa[0]  # reads the stem's pass-through channel as it read the image
+            b.set_weights([kernel, *wa[1:]])
+            copied.append(b.name)
+        elif all(x.shape == y.shape for x, y in zip(wa, wb)):
             b.set_weights(wa)
             copied.append(b.name)
         elif isinstance(a, (layers.Bidirectional, layers.Dense)):
@@ -72,6 +98,19 @@ def transfer_weights(src: keras.Model, dst: keras.Model) -> list[str]:
         if isinstance(a, layers.Bidirectional):
             src_in, dst_in = a.forward_layer.units, b.forward_layer.units
     return copied
+
+
+def _pass_through_stem(model: keras.Model) -> str:
+    """The stem's first filter copies the image (its other filters keep their fresh weights and are
+    read with zero weight at first), so the stem's average pooling hands the CNN the line at 32 px
+    high, as a 32-px model saw it; only the lost width halving changes what the CNN sees."""
+    stem = model.get_layer("stem")
+    kernel, bias = stem.get_weights()
+    kernel[:, :, :, 0] = 0.0
+    kernel[1, 1, 0, 0] = 1.0
+    bias[0] = 0.0
+    stem.set_weights([kernel, bias])
+    return stem.name
 
 
 def _widen(src: list, dst: list, src_in: int, dst_in: int, lstm: bool) -> list:

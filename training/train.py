@@ -28,7 +28,6 @@ from tqdm import tqdm
 
 from ocr_core import storage
 from ocr_core.alphabet import ALPHABET
-from ocr_core.vocabulary import LINE_HEIGHT
 from training.evaluation import evaluate, test_set
 
 CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
@@ -58,7 +57,7 @@ class TrainConfig:
     precision: str = "auto"  # auto (mixed_float16 on GPU) | mixed | float32
     workdir: str = ""  # local folder for the export when --out is s3:// (default /tmp/ocr-train)
     prefetch: int = 2  # batches tf.data prepares ahead of the training step
-    arch: str = "base"  # training.model.ARCHS: base | wide
+    arch: str = "base"  # training.model.ARCHS: base | wide | tall
     preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
     synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
     english_boost: int = 1  # with an htr-real folder: times a pass shows a line with English marks (w, k, th...)
@@ -68,6 +67,13 @@ class TrainConfig:
     @property
     def steps(self) -> tuple[str, ...]:
         return tuple(s for s in self.preprocess.split(",") if s)
+
+    @property
+    def height(self) -> int:
+        """The input line height of the arch."""
+        from training.model import input_height
+
+        return input_height(self.arch)
 
 
 def _train_step_fn(model, optimizer, mixed: bool):
@@ -102,20 +108,21 @@ def _data_source(cfg: TrainConfig, root: Path | None):
     """(train batches, {name: val batches} with the checkpoint-picking set first, data info)."""
     from training import data, htr_real
 
-    synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps, held_out=True),
-                                      cfg.batch_size))
-    synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps)
+    synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps, held_out=True,
+                                                             height=cfg.height), cfg.batch_size))
+    synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps, height=cfg.height)
     if root is None:
         vals = {"synthetic": synthetic_val}
         if cfg.kind == "printed":  # also watched (not picking): receipt lines in unseen till faces
             vals["receipts"] = list(data.batches(data.synthetic_samples("receipt", 999_997, cfg.val_samples // 2, 0, cfg.steps,
-                                                                        held_out=True), cfg.batch_size))
+                                                                        held_out=True, height=cfg.height), cfg.batch_size))
         return data.batches(synthetic, cfg.batch_size), vals, {"source": "synthetic", "kind": cfg.kind}
     if htr_real.is_htr_real(root):
         train_lines, val_lines = htr_real.read_split(root, "train"), htr_real.read_split(root, "val")
         real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True, english_boost=cfg.english_boost)
-                if (p := data.prepared(g, t, cfg.steps)) is not None)
-        val_real = (p for line in val_lines if (p := data.prepared(htr_real.load(line), line.text, cfg.steps)) is not None)
+                if (p := data.prepared(g, t, cfg.steps, cfg.height)) is not None)
+        val_real = (p for line in val_lines
+                    if (p := data.prepared(htr_real.load(line), line.text, cfg.steps, cfg.height)) is not None)
         mix = data.mixed([real, synthetic], [1 - cfg.synthetic_fraction, cfg.synthetic_fraction], cfg.seed)
         info = {"source": "htr-real+synthetic", "uri": cfg.data, "train_lines": len(train_lines),
                 "val_lines": len(val_lines), "synthetic_fraction": cfg.synthetic_fraction,
@@ -148,7 +155,7 @@ def _prefetched(batches_: Iterator, prefetch: int) -> Iterator:
     """tf.data pipeline over the batch generator: the next batches are built while the GPU trains."""
     import tensorflow as tf
 
-    spec = (tf.TensorSpec([None, LINE_HEIGHT, None, 1], tf.float32), tf.TensorSpec([None, None], tf.int32),
+    spec = (tf.TensorSpec([None, None, None, 1], tf.float32), tf.TensorSpec([None, None], tf.int32),
             tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32))
     ds = tf.data.Dataset.from_generator(
         lambda: ((b.images, b.labels, b.label_lengths, b.steps) for b in batches_), output_signature=spec)
@@ -359,7 +366,7 @@ def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: di
         raise RuntimeError(f"no checkpoint in {ckpt_dir}: nothing to export")
     if mixed:
         best = _float32_copy(best, ckpt_dir / "best-float32.keras", cfg.kind, cfg.arch)
-    batches, eval_set = test_set(cfg.kind, cfg.data, cfg.test_samples, cfg.batch_size, cfg.seed, cfg.steps)
+    batches, eval_set = test_set(cfg.kind, cfg.data, cfg.test_samples, cfg.batch_size, cfg.seed, cfg.steps, cfg.height)
     eval_set["samples"] = cfg.test_samples
     test = evaluate(keras.models.load_model(best, compile=False), batches)
     print(f"test ({eval_set['lines']} lines, {eval_set['source']}): CER {test['cer']:.4f} WER {test['wer']:.4f}", flush=True)
@@ -413,7 +420,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                    help="auto: mixed_float16 when a GPU is present")
     p.add_argument("--workdir", default="", help="local export folder when --out is s3:// (default /tmp/ocr-train)")
     p.add_argument("--prefetch", type=int, default=2)
-    p.add_argument("--arch", choices=["base", "wide"], default="base", help="training.model.ARCHS (kept by --resume)")
+    p.add_argument("--arch", choices=["base", "wide", "tall"], default="base", help="training.model.ARCHS (kept by --resume)")
     p.add_argument("--preprocess", default="", help="extra preprocessing steps, comma-separated: isolate")
     p.add_argument("--synthetic-fraction", type=float, default=0.3,
                    help="with an htr-real folder as --data: the share of synthetic lines in each batch")

@@ -263,7 +263,7 @@ def test_dockerignore_keeps_the_venvs_out_and_the_copied_sources_in() -> None:
 
     patterns = [p.strip().rstrip("/") for p in (REPO / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
     ignored = lambda path: any(fnmatch.fnmatch(path, p) or path.startswith(p + "/") for p in patterns)  # noqa: E731
-    assert all(ignored(p) for p in (".venv", ".venv-sam", ".git", ".aws-sam", "runs"))
+    assert all(ignored(p) for p in (".venv", ".venv-sam", ".git", ".aws-sam", "runs", "training/checkpoints"))
     for dockerfile in DOCKERFILES:
         for line in dockerfile.read_text().splitlines():
             if line.startswith("COPY") and "--from" not in line:

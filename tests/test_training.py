@@ -81,6 +81,27 @@ def test_tiny_training_run_exports_a_model_the_engine_uses(tmp_path: Path, arch:
     assert result.models["handwritten"] == "handwritten@test-1"  # the freshly trained model was used
 
 
+def test_a_run_mirrored_to_a_repository_folder_resumes_there_on_another_machine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A CPU run longer than a session commits its checkpoint folder; a fresh clone runs the same command."""
+    first, second = tmp_path / "machine-1", tmp_path / "machine-2"
+    first.mkdir()
+    monkeypatch.chdir(first)
+    tiny = dict(kind="handwritten", steps_per_epoch=1, batch_size=2, val_samples=2, workers=0, test_samples=2,
+                version="run-1", out="runs/handwritten/run-1", checkpoint_uri="training/checkpoints/run-1")
+    train(TrainConfig(**tiny, epochs=1))
+    shutil.copytree(first / "training", second / "training")  # what the commit carries: the mirror, not runs/
+    monkeypatch.chdir(second)
+    capsys.readouterr()
+    train(TrainConfig(**tiny, epochs=2))
+    assert "resumed at epoch 1" in capsys.readouterr().out  # it trained one more epoch, not two afresh
+    manifest = json.loads((second / "runs/handwritten/run-1/manifest.json").read_text())
+    epoch_1 = json.loads((first / "runs/handwritten/.run-1-checkpoints/state.json").read_text())["history"][0]
+    assert manifest["history"][0] == epoch_1 and [h["epoch"] for h in manifest["history"]] == [1, 2]
+    assert manifest["training"]["steps"] == 2
+    assert json.loads((second / "training/checkpoints/run-1/state.json").read_text())["epoch"] == 2
+
+
 def test_iam_layout_is_read_and_split_by_writer_group(tmp_path: Path) -> None:
     rows = []
     for form in ("a01-000u", "b02-100", "c03-200x", "d04-010", "e05-020", "f06-030", "g07-040"):

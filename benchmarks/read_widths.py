@@ -3,7 +3,7 @@
     python -m benchmarks.read_widths [--every K] [--out FILE]
 
 `ocr_core.recognize.READ_STRETCHES` is chosen from this. Each candidate set of stretches (times the
-line's own aspect at the model's 32 px height) is read through `CrnnRecognizer.read_lines`, which
+line's own aspect at the model's input height) is read through `CrnnRecognizer.read_lines`, which
 keeps, per line, the reading with the highest confidence. Sets, never dev-eval: `htr-real-val`, the
 val split of ../shared/htr-real (real French lines, word lists en+fr as in benchmarks.eval_cer), and
 300 synthetic lines in the validation hands training never sees (fixed seed, word list en). The cost

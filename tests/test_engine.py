@@ -265,7 +265,7 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engin
         assert result.mode_used == kind, line.path
         chosen = full[0] if kind == "handwritten" else printed
         assert result.text == chosen.text, line.path
-    assert close_calls >= 2, close_calls  # the branch under test was taken
+    assert close_calls >= 1, close_calls  # the branch under test was taken (rarer since 4.0.0 reads real lines surer)
 
 
 def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:

@@ -185,9 +185,10 @@ def test_a_manifest_asking_for_unknown_preprocessing_is_refused(tmp_path: Path, 
         check_manifest(manifest, folder / manifest["file"])
 
 
-def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
-    """READ_STRETCHES: each line read as it is and 1.25x wider; per line the higher confidence wins,
-    with word boxes in the crop's own pixels whichever width won."""
+def test_handwriting_read_at_two_widths_keeps_the_surer_reading() -> None:
+    """A recognizer with two stretches (the shipped READ_STRETCHES up to handwritten 3.4.0; one look
+    since 4.0.0's twice the time steps): each line read as it is and 1.25x wider; per line the
+    higher confidence wins, with word boxes in the crop's own pixels whichever width won."""
     import random
 
     from ocr_core.recognize import READ_STRETCHES, CrnnRecognizer
@@ -196,9 +197,9 @@ def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
     rng = random.Random(7)
     crops = [handwritten_validation_sample(rng)[0] for _ in range(24)]
     engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
-    recognizer = engine.recognizer("handwritten")
-    assert recognizer.stretches == READ_STRETCHES["handwritten"] == (1.0, 1.25)
+    assert engine.recognizer("handwritten").stretches == READ_STRETCHES["handwritten"]
     assert engine.recognizer("printed").stretches == (1.0,)
+    recognizer = CrnnRecognizer(engine.recognizer("handwritten").loaded, (1.0, 1.25))
     both = recognizer.read_lines(crops)
     alone = {s: CrnnRecognizer(recognizer.loaded, (s,)).read_lines(crops) for s in (1.0, 1.25)}
     for i, (reading, crop) in enumerate(zip(both, crops)):
@@ -214,18 +215,6 @@ def test_handwriting_is_read_at_two_widths_keeping_the_surer_reading() -> None:
         if len(narrow) == len(both[i].words):
             for a, b in zip(narrow, both[i].words):
                 assert abs((a.x0 + a.x1) / 2 - (b.x0 + b.x1) / 2) < 0.1 * crops[i].shape[1]
-
-
-def test_the_sample_note_reads_closer_to_the_truth_at_two_widths(monkeypatch) -> None:
-    """The shipped two-width reading of samples/handwritten-note.png against one look at its own width."""
-    samples = Path(__file__).resolve().parents[1] / "samples"
-    data = (samples / "handwritten-note.png").read_bytes()
-    truth = (samples / "handwritten-note.txt").read_text(encoding="utf-8")
-    engine = OcrEngine(ModelStore(runtime="onnx"), detector="opencv")
-    both = engine.read(data, mode="handwritten").text
-    monkeypatch.setattr(engine.recognizer("handwritten"), "stretches", (1.0,))
-    one = engine.read(data, mode="handwritten").text
-    assert cer(truth, both) < cer(truth, one), (both, one)
 
 
 def test_eval_cer_lists_the_letters_read_wrong_most_often() -> None:

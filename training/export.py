@@ -187,8 +187,12 @@ def export_onnx(folder: Path, sources: list[Path] | None = None) -> dict[str, An
         crops, sets = parity_lines(sources)
         if not crops:
             raise ExportError("no parity lines: samples/ has no images")
-        report = parity(KerasLineModel(keras_file), OnnxLineModel(candidate), crops, str(manifest["alphabet"]),
-                        tuple(manifest.get("preprocess", ())), int(manifest["input_shape"][0]))
+        try:
+            report = parity(KerasLineModel(keras_file), OnnxLineModel(candidate), crops, str(manifest["alphabet"]),
+                            tuple(manifest.get("preprocess", ())), int(manifest["input_shape"][0]))
+        except Exception as exc:  # e.g. a network that takes another input height than the manifest's
+            raise ExportError(f"parity gate failed on {folder}: the ONNX model does not run on the manifest's "
+                              f"lines: {type(exc).__name__}: {exc}") from exc
         report["sets"] = sets
         if report["different_text"] or report["max_prob_diff"] > PARITY_TOLERANCE:
             raise ExportError(f"parity gate failed on {folder}: {json.dumps(report, ensure_ascii=False)}")

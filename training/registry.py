@@ -127,9 +127,17 @@ def _test_cer(manifest: dict[str, Any], eval_id: str) -> float | None:
     return float(test["cer"]) if test.get("eval_set", {}).get("id") == eval_id and "cer" in test else None
 
 
+def _input_height(manifest: dict[str, Any]) -> int:
+    """The line height a model reads (32 px up to handwritten 3.4.0, 64 for `tall`)."""
+    from ocr_core.preprocess import LINE_HEIGHT
+
+    return int((manifest.get("input_shape") or [LINE_HEIGHT])[0] or LINE_HEIGHT)
+
+
 def gate(root: str, kind: str, candidate: str, current: str | None, *, eval_data: str | None = None,
          eval_samples: int | None = None, batch_size: int = 32, baked: Path | None = None) -> dict[str, Any]:
-    """Test CER of candidate and current on one evaluation set (the candidate's test set by default).
+    """Test CER of candidate and current on one evaluation set (the candidate's test set by default; the
+    same lines at each model's input height when the two differ).
 
     With `baked` (a local model folder) instead of `current`, that model is the baseline, labelled
     `baked@<version>` in the answer's `cer` and `baseline`."""
@@ -148,13 +156,21 @@ def gate(root: str, kind: str, candidate: str, current: str | None, *, eval_data
     data = eval_data or recorded.get("source") or cand_m.get("data", {}).get("source") or "synthetic"
     samples = eval_samples if eval_samples is not None else int(recorded.get("samples") or 0)
     seed = int(cand_m.get("training", {}).get("seed", 1))
-    batches, info = test_set(kind, data, samples, batch_size, seed)
-    info["samples"] = samples
+    sets: dict[int, tuple[list, dict[str, Any]]] = {}  # input height -> the same lines at that height
+
+    def test_lines(manifest: dict[str, Any]) -> tuple[list, dict[str, Any]]:
+        height = _input_height(manifest)
+        if height not in sets:
+            sets[height] = test_set(kind, data, samples, batch_size, seed, height=height)
+        return sets[height]
+
+    info = {**test_lines(cand_m)[1], "samples": samples}
     scores: dict[str, float] = {}
     measured: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for version, manifest in ((candidate, cand_m), (current, cur_m)):
-            cer = _test_cer(manifest, info["id"])
+            batches, own = test_lines(manifest)
+            cer = _test_cer(manifest, own["id"])
             if cer is None:  # not measured on this exact set: measure now
                 if baked is not None and version == current:
                     path = baked / manifest.get("file", "model.keras")

@@ -127,13 +127,6 @@ def _test_cer(manifest: dict[str, Any], eval_id: str) -> float | None:
     return float(test["cer"]) if test.get("eval_set", {}).get("id") == eval_id and "cer" in test else None
 
 
-def _input_height(manifest: dict[str, Any]) -> int:
-    """The line height a model reads (32 px up to handwritten 3.4.0, 64 for `tall`)."""
-    from ocr_core.preprocess import LINE_HEIGHT
-
-    return int((manifest.get("input_shape") or [LINE_HEIGHT])[0] or LINE_HEIGHT)
-
-
 def gate(root: str, kind: str, candidate: str, current: str | None, *, eval_data: str | None = None,
          eval_samples: int | None = None, batch_size: int = 32, baked: Path | None = None) -> dict[str, Any]:
     """Test CER of candidate and current on one evaluation set (the candidate's test set by default; the
@@ -159,7 +152,7 @@ def gate(root: str, kind: str, candidate: str, current: str | None, *, eval_data
     sets: dict[int, tuple[list, dict[str, Any]]] = {}  # input height -> the same lines at that height
 
     def test_lines(manifest: dict[str, Any]) -> tuple[list, dict[str, Any]]:
-        height = _input_height(manifest)
+        height = int(manifest["input_shape"][0])  # a required manifest field (32 px, 64 for `tall`)
         if height not in sets:
             sets[height] = test_set(kind, data, samples, batch_size, seed, height=height)
         return sets[height]

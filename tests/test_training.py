@@ -194,3 +194,34 @@ def test_a_tall_model_started_from_a_wide_one_sees_its_lines_as_it_did_with_twic
     steps_tall = tall.predict(x64[None, :, :, None], verbose=0).shape[1]
     steps_wide = wide.predict(x32[None, :, :, None], verbose=0).shape[1]
     assert steps_tall == x64.shape[1] // 4 == 2 * steps_wide
+
+
+def test_the_last_epochs_are_averaged_and_the_mean_competes_for_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--average-last 2 of 3 epochs: average.keras holds the mean of epochs 2 and 3 (every variable,
+    batch-norm statistics too), validated beside them; best.keras is whichever read best."""
+    import keras
+
+    ends: list[list[np.ndarray]] = []  # each epoch's last.keras weights, as saved
+    save = keras.Model.save
+
+    def recording_save(self: keras.Model, path: str | Path, *args: object, **kwargs: object) -> None:
+        if Path(path).name == "last.keras":
+            ends.append([w.copy() for w in self.get_weights()])
+        save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save", recording_save)
+    out = tmp_path / "handwritten"
+    train(TrainConfig(kind="handwritten", epochs=3, average_last=2, steps_per_epoch=2, batch_size=4, val_samples=4,
+                      learning_rate=0.01, workers=0, out=str(out), version="avg-1", test_samples=4))
+    ckpt = out.parent / ".handwritten-checkpoints"
+    state = json.loads((ckpt / "state.json").read_text())
+    average = keras.models.load_model(ckpt / "average.keras", compile=False).get_weights()
+    assert len(ends) == 3 and state["average_members"] == 2
+    assert not all(np.allclose(a, b) for a, b in zip(ends[1], ends[2]))  # the two epochs differ
+    assert all(np.allclose(m, (a + b) / 2, atol=1e-6) for m, a, b in zip(average, ends[1], ends[2]))
+    assert [("average_val_cer" in h) for h in state["history"]] == [False, False, True]
+    best = keras.models.load_model(ckpt / "best.keras", compile=False).get_weights()
+    chosen = {0: ends[state["best_epoch"] - 1], 2: average}[state["best_averaged"]]
+    assert all(np.allclose(b, c) for b, c in zip(best, chosen))
+    scores = [h["val_cer"] for h in state["history"]] + [state["history"][-1]["average_val_cer"]]
+    assert state["best_cer"] == min(scores)

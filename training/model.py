@@ -59,6 +59,16 @@ def build_crnn(num_classes: int, name: str = "crnn", arch: str = "base") -> kera
     return keras.Model(image, probs, name=name)
 
 
+def fold_into_average(average: keras.Model, model: keras.Model, members: int) -> None:
+    """Make `average` (the mean of `members - 1` models) the mean of `members`, `model` included.
+
+    Every variable is averaged, batch-norm statistics too: the models are the ends of consecutive
+    epochs of one low-learning-rate run, close enough that their mean statistics fit their mean
+    weights (checkpoint averaging, as in Vaswani et al. 2017 and SWA, Izmailov et al. 2018).
+    """
+    average.set_weights([a + (w - a) / members for a, w in zip(average.get_weights(), model.get_weights())])
+
+
 def arch_of(model: keras.Model) -> str:
     """The ARCHS name whose stem and BiLSTM sizes this model has."""
     if any(layer.name == "stem" for layer in model.layers):

@@ -30,7 +30,7 @@ from ocr_core import storage
 from ocr_core.alphabet import ALPHABET
 from training.evaluation import evaluate, test_set
 
-CHECKPOINT_FILES = ["last.keras", "best.keras", "state.json"]  # state.json last: it commits the epoch
+CHECKPOINT_FILES = ["last.keras", "best.keras", "average.keras", "state.json"]  # state.json last: it commits the epoch
 
 
 @dataclass
@@ -61,6 +61,7 @@ class TrainConfig:
     preprocess: str = ""  # extra ocr_core.preprocess steps, comma-separated ("isolate"); stored in the manifest
     synthetic_fraction: float = 0.3  # with real data (an htr-real folder): share of synthetic lines per batch
     english_boost: int = 1  # with an htr-real folder: times a pass shows a line with English marks (w, k, th...)
+    average_last: int = 0  # the mean weights of the last N epochs (average.keras) also compete for best
     overwrite: bool = False  # allow exporting into a folder that already holds a model (e.g. models/<kind>)
     extra: dict = field(default_factory=dict)
 
@@ -241,7 +242,8 @@ def train(cfg: TrainConfig) -> Path:
 
     def training_info() -> dict[str, Any]:
         return {**asdict(cfg), "data": data_info, "version": version, "mixed_precision": mixed,
-                "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"), "steps": state["steps"],
+                "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"),
+                "best_averaged": state.get("best_averaged", 0), "steps": state["steps"],
                 "samples_seen": state["samples"], "seconds": round(time.time() - started)}
 
     batches_tf = None
@@ -257,7 +259,8 @@ def train(cfg: TrainConfig) -> Path:
         state["seconds"] = round(time.time() - started)
         (ckpt_dir / "state.json").write_text(json.dumps(state, indent=1))
         if cfg.checkpoint_uri:
-            storage.sync_up(ckpt_dir, cfg.checkpoint_uri, ["last.keras", *(["best.keras"] if improved else []), "state.json"])
+            storage.sync_up(ckpt_dir, cfg.checkpoint_uri,
+                            ["last.keras", *(["best.keras"] if improved else []), "average.keras", "state.json"])
     return finish(cfg, out, registry, ckpt_dir, state, training_info(), val_key, root, mixed)
 
 
@@ -330,27 +333,64 @@ def _train_epoch(cfg: TrainConfig, step: Any, batches_tf: Iterator, state: dict[
 
 def _end_epoch(cfg: TrainConfig, model: Any, val_sets: dict[str, list], val_key: str, losses: list[float],
                state: dict[str, Any], ckpt_dir: Path) -> bool:
-    """Validate, record the epoch, save the checkpoints, decide early stopping; True when the model improved."""
-    epoch = state["epoch"]
+    """Validate, record the epoch, save the checkpoints, decide early stopping; True when the best model changed.
+
+    With --average-last N the mean weights of the run's last N epochs so far (average.keras) are
+    validated too, and saved as best.keras when they read better than every single epoch did.
+    """
+    epoch = state["epoch"] + 1
     scores = {name: evaluate(model, batches_) for name, batches_ in val_sets.items()}
-    metrics = scores[val_key[4:]]
-    others = {f"val_{name}_{k}": v for name, m in list(scores.items())[1:] for k, v in m.items()}
-    state["epoch"] = epoch + 1
-    state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                             **{f"val_{k}": v for k, v in metrics.items()}, **others})
-    print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f} {val_key} CER {metrics['cer']:.4f} WER {metrics['wer']:.4f} "
-          + " ".join(f"{k} {v:.4f}" for k, v in others.items() if k.endswith("_cer")), flush=True)
+    entry = {"epoch": epoch, "loss": float(np.mean(losses)), **_flat(scores)}
     model.save(ckpt_dir / "last.keras")
-    improved = metrics["cer"] < state["best_cer"]
-    if improved:
-        state.update(best_cer=metrics["cer"], best_epoch=epoch + 1, best_metrics=metrics, stale=0)
-        model.save(ckpt_dir / "best.keras")
-    else:
+    candidates = [(scores, model, 0)]
+    if cfg.average_last and epoch > cfg.epochs - cfg.average_last:
+        path = ckpt_dir / "average.keras"
+        members = state.get("average_members", 0) + 1 if path.exists() else 1
+        average = _average_with(model, path, members)
+        state["average_members"] = members
+        if members >= 2:
+            average_scores = {name: evaluate(average, batches_) for name, batches_ in val_sets.items()}
+            entry.update({f"average_{k}": v for k, v in _flat(average_scores).items()})
+            candidates.append((average_scores, average, members))
+    state["epoch"] = epoch
+    state["history"].append(entry)
+    print(f"epoch {epoch}: " + " ".join(f"{k} {v:.4f}" for k, v in entry.items() if k == "loss" or k.endswith("_cer")),
+          flush=True)
+    improved = False
+    for candidate_scores, candidate, averaged in candidates:
+        metrics = candidate_scores[val_key[4:]]
+        if metrics["cer"] < state["best_cer"]:
+            state.update(best_cer=metrics["cer"], best_epoch=epoch, best_averaged=averaged, best_metrics=metrics, stale=0)
+            candidate.save(ckpt_dir / "best.keras")
+            improved = True
+    if not improved:
         state["stale"] = state.get("stale", 0) + 1
     if state["stale"] >= cfg.patience:
         print(f"early stop: no improvement for {state['stale']} epochs")
         state["stopped"] = True
     return improved
+
+
+def _flat(scores: dict[str, dict[str, float]]) -> dict[str, float]:
+    """{"htr_real": {"cer": ..}} -> {"val_cer": .., "val_htr_real_cer"...}: the first (picking) set unnamed."""
+    first, *others = scores
+    return {**{f"val_{k}": v for k, v in scores[first].items()},
+            **{f"val_{name}_{k}": v for name in others for k, v in scores[name].items()}}
+
+
+def _average_with(model: Any, path: Path, members: int) -> Any:
+    """The running mean of the last epochs' weights, `model` folded in as member `members`; saved to `path`."""
+    import keras
+
+    from training.model import fold_into_average
+
+    if members == 1:
+        model.save(path)
+        return model
+    average = keras.models.load_model(path, compile=False)
+    fold_into_average(average, model, members)
+    average.save(path)
+    return average
 
 
 def finish(cfg: TrainConfig, out: Path, registry: str, ckpt_dir: Path, state: dict[str, Any],
@@ -426,6 +466,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                    help="with an htr-real folder as --data: the share of synthetic lines in each batch")
     p.add_argument("--english-boost", type=int, default=1,
                    help="with an htr-real folder: how often a pass shows the lines with w, k, th, wh or sh")
+    p.add_argument("--average-last", type=int, default=0,
+                   help="average the weights of the last N epochs; the mean competes with the epochs for best")
     a = p.parse_args(argv)
     mode = a.__dict__.pop("promote_mode")
     a.promote, a.force_promote = a.promote or mode == "gate", a.force_promote or mode == "force"

@@ -100,6 +100,8 @@ def test_a_run_mirrored_to_a_repository_folder_resumes_there_on_another_machine(
     assert manifest["history"][0] == epoch_1 and [h["epoch"] for h in manifest["history"]] == [1, 2]
     assert manifest["training"]["steps"] == 2
     assert json.loads((second / "training/checkpoints/run-1/state.json").read_text())["epoch"] == 2
+    train(TrainConfig(**tiny, epochs=3))  # the same command again on this machine, where the run's export is
+    assert "resumed at epoch 2" in capsys.readouterr().out
 
 
 def test_iam_layout_is_read_and_split_by_writer_group(tmp_path: Path) -> None:

@@ -183,10 +183,18 @@ def _paths(cfg: TrainConfig) -> tuple[Path, str]:
             cfg.version = json.loads(newest.read_text()).get("version", "")
         cfg.version = cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M")
     out = Path(cfg.out or f"runs/{cfg.kind}/{cfg.version}")
-    if (out / "manifest.json").exists() and not (cfg.overwrite or cfg.resume):
+    if (out / "manifest.json").exists() and not (cfg.overwrite or cfg.resume or _own_export(out)):
         raise SystemExit(f"{out} already holds a model ({json.loads((out / 'manifest.json').read_text()).get('version')}); "
                          "pass --overwrite to replace it, or --out another folder")
     return out, ""
+
+
+def _own_export(out: Path) -> bool:
+    """Whether `out` holds the live export of the run whose checkpoints sit beside it (the same command
+    run again continues that run, as it does on a machine that only has the --checkpoint-uri mirror)."""
+    state = out.parent / f".{out.name}-checkpoints" / "state.json"
+    return state.exists() and (json.loads(state.read_text()).get("version")
+                               == json.loads((out / "manifest.json").read_text()).get("version"))
 
 
 def _restore_checkpoint(uri: str, ckpt_dir: Path) -> bool:

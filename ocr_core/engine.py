@@ -179,8 +179,8 @@ class OcrEngine:
 
         Both models read a sample of AUTO_SAMPLE lines spread over the page: the printed model in
         full (one look, what it keeps), the handwriting model at a glance (one look, greedy: its
-        confidence is all choosing needs, and its full read costs two looks and the word model);
-        close calls (`_close_call`) are decided by the handwriting model's full read.
+        confidence is all choosing needs, and its full read adds the word model); when the full read
+        takes more looks than the glance, close calls (`_close_call`) are decided by it.
         When every sampled line goes to one kind, the page is taken to be that kind and the rest is
         read by that model alone, except lines it is unsure of (confidence under AUTO_DOUBTFUL),
         which `_auto_kind` decides between both. A mixed sample: every line is decided. Only lines
@@ -198,7 +198,8 @@ class OcrEngine:
             read([i for i in which if i not in readings["printed"]], "printed")
             unseen = [i for i in which if i not in readings["handwritten"]]
             glances.update(zip(unseen, self._read_lines([crops[i] for i in unseen], "handwritten", deadline, glance=True)))
-            read([i for i in unseen if _close_call(readings["printed"][i], glances[i])], "handwritten")
+            if not self.recognizer("handwritten").glance_is_full_read:  # else its confidence is the glance's
+                read([i for i in unseen if _close_call(readings["printed"][i], glances[i])], "handwritten")
             return {i: _auto_kind(readings["printed"][i], readings["handwritten"].get(i) or glances[i]) for i in which}
 
         sample = sorted({int(i) for i in np.linspace(0, n - 1, min(n, AUTO_SAMPLE)).round()}) if n else []
@@ -340,7 +341,7 @@ def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = A
 def _close_call(printed: LineReading, glance: LineReading, margin: float = AUTO_MARGIN, close: float = AUTO_CLOSE,
                 under: float = AUTO_CLOSE_UNDER) -> bool:
     """Whether the handwriting model's glance lost to an unsure printed model by less than `close`:
-    then its full read (two looks and the word model: surer on real hands) decides instead."""
+    then its full read, when it takes more looks than the glance (surer on real hands), decides instead."""
     p, g = _score(printed), _score(glance)
     return p < under and p - close < g <= p + margin
 

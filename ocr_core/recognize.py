@@ -123,6 +123,12 @@ class CrnnRecognizer:
         """Lines that keep every model run busy: a BATCH per run, `model.parallel` runs at once."""
         return BATCH * self.loaded.model.parallel
 
+    @property
+    def glance_is_full_read(self) -> bool:
+        """One look at each line's own width: a glance sees what a full read does, so the full read's
+        confidence (the model's own best path, whatever the word model makes of it) is the glance's."""
+        return self.stretches == (1.0,)
+
     def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         """Per-line (steps, classes) probabilities, batched by similar width."""
         return line_probabilities(self.loaded.model, crops, self.loaded.preprocess, height=self.loaded.line_height)

@@ -19,6 +19,7 @@ from ocr_core.engine import OcrEngine
 from ocr_core.errors import DeadlineExceeded, InvalidImageError, OcrError
 from ocr_core.image_io import PageImage, decode_image
 from ocr_core.metrics import cer
+from ocr_core.model_store import ModelStore
 from ocr_core.recognize import LineReading
 
 SAMPLES = REPO / "samples"
@@ -245,13 +246,22 @@ def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_
 
 
 @needs_htr_real
-def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engine: OcrEngine) -> None:
-    """Real handwritten lines (htr-real val, one line per image) in auto mode: a line whose glance
-    loses narrowly to an unsure printed model gets the handwriting model's full read, which then
-    decides; a clear loss gets none; the result's text is the chosen model's reading."""
+@pytest.mark.parametrize("looks", [None, (1.0, 1.25)], ids=["shipped", "two-looks"])
+def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(looks: tuple[float, ...] | None) -> None:
+    """Real handwritten lines (htr-real val, one line per image) in auto mode: when the handwriting
+    model's full read takes more looks than its glance, a line whose glance loses narrowly to an unsure
+    printed model gets that full read, which then decides; a clear loss gets none. With one look (the
+    shipped READ_STRETCHES since 4.0.0) the full read's confidence is the glance's: close calls cost
+    no extra read, and only lines given to the handwriting model are read in full. The result's text
+    is the chosen model's reading."""
     from ocr_core.engine import _auto_kind, _close_call
+    from ocr_core.recognize import CrnnRecognizer
     from training import htr_real
 
+    engine = OcrEngine(ModelStore(), detector="opencv")
+    if looks:
+        engine._recognizers["handwritten"] = CrnnRecognizer(engine.store.load("handwritten"), looks)
+    assert engine.recognizer("handwritten").glance_is_full_read == (looks is None)
     close_calls = 0
     for line in htr_real.read_split(HTR_REAL, "val")[::3]:
         with recording_reads(engine) as got:
@@ -260,12 +270,15 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(engin
         full = [reading for call in got["read_lines"] for reading in call]
         close = _close_call(printed, glance)
         close_calls += close
-        assert len(full) == (close or _auto_kind(printed, glance) == "handwritten"), line.path
-        kind = _auto_kind(printed, full[0] if close else glance)
+        decided_by_full = close and looks is not None
+        assert len(full) == (decided_by_full or _auto_kind(printed, glance) == "handwritten"), line.path
+        kind = _auto_kind(printed, full[0] if decided_by_full else glance)
         assert result.mode_used == kind, line.path
         chosen = full[0] if kind == "handwritten" else printed
         assert result.text == chosen.text, line.path
-    assert close_calls >= 1, close_calls  # the branch under test was taken (rarer since 4.0.0 reads real lines surer)
+        if full and looks is None:  # one look: the full read is as sure as the glance
+            assert full[0].confidence == pytest.approx(glance.confidence, abs=1e-4), line.path
+    assert close_calls >= 1, close_calls  # the branch under test was taken
 
 
 def test_auto_reads_a_clearly_printed_page_with_the_printed_model_after_a_sample(engine: OcrEngine) -> None:

@@ -33,7 +33,9 @@ from ocr_core.segment import whole_line
 from ocr_core.vocabulary import MODEL_KINDS, MODES, quoted
 
 # auto, per line (chosen on synthetic lines and htr-real val: benchmarks/auto_margin.py, reports/auto_margin.md):
-AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be to read a line
+AUTO_MARGIN = 0.02  # how much surer than the printed model the handwriting model must be to read a line,
+AUTO_SURE = 0.95  # or, when the printed model is at least this sure (clean print, which the handwriting
+AUTO_SURE_MARGIN = 0.05  # model also reads with confidence), this much surer
 AUTO_CLOSE = 0.1  # a glance less than this below the printed model's confidence: the full read decides,
 AUTO_CLOSE_UNDER = 0.9  # when the printed model is less sure than this (clean print would pay a full read)
 AUTO_DOUBTFUL = 0.8  # on a page of one kind, lines its model reads less sure than this are read by both
@@ -328,14 +330,16 @@ def _load_lexicon(store: ModelStore, languages: tuple[str, ...]) -> Lexicon | No
     return Lexicon.load_languages(folder, languages) if folder.is_dir() else None
 
 
-def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN) -> str:
-    """Which model reads a line in `auto`: the printed one unless the handwriting one is surer by `margin`.
+def _auto_kind(printed: LineReading, handwritten: LineReading, margin: float = AUTO_MARGIN,
+               sure: float = AUTO_SURE, sure_margin: float = AUTO_SURE_MARGIN) -> str:
+    """Which model reads a line in `auto`: the printed one unless the handwriting one is surer by
+    `margin` (by `sure_margin` when the printed model is at least `sure` confident).
 
     Ties go to the printed model: on clean print the handwriting model can be as confident while
     reading worse (it merges words). Rules compared in benchmarks/reports/auto_margin.md.
     """
     p, h = _score(printed), _score(handwritten)
-    return "handwritten" if h > p + margin else "printed"
+    return "handwritten" if h > p + (sure_margin if p >= sure else margin) else "printed"
 
 
 def _close_call(printed: LineReading, glance: LineReading, margin: float = AUTO_MARGIN, close: float = AUTO_CLOSE,

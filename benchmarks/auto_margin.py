@@ -29,6 +29,7 @@ from ocr_core.engine import AUTO_MARGIN, AUTO_SURE, AUTO_SURE_MARGIN, OcrEngine,
 from ocr_core.image_io import iter_pages
 from ocr_core.lexicon import Lexicon, lexicon_languages
 from ocr_core.metrics import cer
+from ocr_core.recognize import LineReading
 from training.synth import SAMPLERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +46,9 @@ PAGES = {"printed": ["samples/printed-letter.png", "samples/printed-letter.png@j
 @dataclass
 class Scored:
     """One line as both models read it: scores to choose by, CERs of each model's full reading."""
-    printed: object  # LineReading of the printed model
-    glance: object  # the handwriting model's glance
-    full: object  # the handwriting model's full reading
+    printed: LineReading  # the printed model's reading
+    glance: LineReading  # the handwriting model's glance
+    full: LineReading  # the handwriting model's full reading
     cer: dict[str, float]
 
 
@@ -80,6 +81,7 @@ def page_lines(engine: OcrEngine, kind: str) -> list[tuple[np.ndarray, str]]:
 
 
 def score_lines(engine: OcrEngine, lines: list[tuple[np.ndarray, str]]) -> list[Scored]:
+    """Both models' readings of every line, read once, so each rule is judged on the same confidences."""
     crops, truths = [img for img, _ in lines], [text for _, text in lines]
     read = {k: engine.recognizer(k).read_lines(crops, engine.decoder, engine.lexicon) for k in ("printed", "handwritten")}
     glances = engine.recognizer("handwritten").glance(crops)
@@ -92,7 +94,7 @@ def kinds_by_rule(engine: OcrEngine, lines: list[Scored], rule: tuple[float, flo
     margin, sure, sure_margin = rule
     one_look = engine.recognizer("handwritten").glance_is_full_read
 
-    def handwriting_side(s: Scored) -> object:
+    def handwriting_side(s: Scored) -> LineReading:
         return s.glance if one_look or not _close_call(s.printed, s.glance, margin) else s.full
     return [_auto_kind(s.printed, handwriting_side(s), margin, sure, sure_margin) for s in lines]
 

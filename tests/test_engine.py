@@ -248,7 +248,7 @@ def test_auto_lets_the_full_handwriting_read_decide_close_calls_only_when_print_
 def test_auto_asks_more_of_the_handwriting_model_against_a_sure_printed_model(engine: OcrEngine) -> None:
     """Clean print: the handwriting model, trained on real hands, reads it with high confidence too
     (handwritten 4.1.0 gives the printed letter's closing line 0.987 against the printed model's
-    0.963, more than AUTO_MARGIN). Against a printed model at least AUTO_SURE confident it must be
+    0.962 on the letter as a JPEG, more than AUTO_MARGIN). Against a printed model at least AUTO_SURE confident it must be
     surer by AUTO_SURE_MARGIN; the printed letter, uploaded as a JPEG, is read by the printed model."""
     from ocr_core.engine import AUTO_MARGIN, AUTO_SURE, AUTO_SURE_MARGIN, _auto_kind
 

@@ -274,7 +274,8 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(looks
     printed model gets that full read, which then decides; a clear loss gets none. With one look (the
     shipped READ_STRETCHES since 4.0.0) the full read's confidence is the glance's: close calls cost
     no extra read, and only lines given to the handwriting model are read in full. The result's text
-    is the chosen model's reading."""
+    is the chosen model's reading. Every third line is checked, then the others until a close call has
+    been seen: surer models make them rare (handwritten 4.2.0: one in the 958 val lines)."""
     from ocr_core.engine import _auto_kind, _close_call
     from ocr_core.recognize import CrnnRecognizer
     from training import htr_real
@@ -284,7 +285,10 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(looks
         engine._recognizers["handwritten"] = CrnnRecognizer(engine.store.load("handwritten"), looks)
     assert engine.recognizer("handwritten").glance_is_full_read == (looks is None)
     close_calls = 0
-    for line in htr_real.read_split(HTR_REAL, "val")[::3]:
+    lines = htr_real.read_split(HTR_REAL, "val")
+    for checked, line in enumerate(lines[::3] + lines[1::3] + lines[2::3]):
+        if close_calls and checked >= len(lines) // 3:
+            break
         with recording_reads(engine) as got:
             result = engine.read(line.path.read_bytes(), mode="auto", layout="line")
         [[printed]], [[glance]] = got["printed"], got["glance"]

@@ -275,7 +275,7 @@ def test_auto_gives_close_calls_on_real_lines_to_the_full_handwriting_read(looks
     shipped READ_STRETCHES since 4.0.0) the full read's confidence is the glance's: close calls cost
     no extra read, and only lines given to the handwriting model are read in full. The result's text
     is the chosen model's reading. Every third line is checked, then the others until a close call has
-    been seen: surer models make them rare (handwritten 4.2.0: one in the 958 val lines)."""
+    been seen: surer models make them rare (handwritten 4.2.0: one in the 958 val lines; 4.3.0: four)."""
     from ocr_core.engine import _auto_kind, _close_call
     from ocr_core.recognize import CrnnRecognizer
     from training import htr_real

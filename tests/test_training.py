@@ -104,6 +104,62 @@ def test_a_run_mirrored_to_a_repository_folder_resumes_there_on_another_machine(
     assert "resumed at epoch 2" in capsys.readouterr().out
 
 
+class _Stopped(Exception):
+    """The machine going away in the middle of an epoch."""
+
+
+def test_a_run_stopped_within_an_epoch_resumes_at_that_step_on_new_samples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """On a slow CPU an epoch takes half an hour: --checkpoint-minutes saves the progress within one, and
+    the resumed run goes on from that step (that point of the learning-rate schedule, Adam's moments as
+    they were) on samples it has not trained on, instead of replaying the run's first batches."""
+    import training.train as train_module
+
+    labels_seen: list[np.ndarray] = []  # each training step's labels
+    schedule_starts: list[int] = []  # the optimizer's step count when training (re)starts
+    optimizer_states: list[list[np.ndarray]] = []  # when the first machine stops; when the second starts
+    stop_after = [2]  # the first machine goes away after two steps
+    make_step = train_module._train_step_fn
+
+    def watched_step_fn(model: object, optimizer: object, mixed: bool) -> object:
+        step = make_step(model, optimizer, mixed)
+        schedule_starts.append(int(optimizer.iterations.numpy()))
+        if not stop_after:
+            optimizer_states.append([v.numpy().copy() for v in optimizer.variables])
+
+        def recorded(images: object, labels: object, lengths: object, steps: object) -> object:
+            if stop_after and len(labels_seen) == stop_after[0]:
+                optimizer_states.append([v.numpy().copy() for v in optimizer.variables])
+                raise _Stopped
+            labels_seen.append(labels.numpy())
+            return step(images, labels, lengths, steps)
+
+        return recorded
+
+    monkeypatch.setattr(train_module, "_train_step_fn", watched_step_fn)
+    cfg = dict(kind="handwritten", epochs=1, steps_per_epoch=4, batch_size=2, val_samples=2, workers=0,
+               test_samples=2, version="slow-1", out=str(tmp_path / "slow-1"), checkpoint_minutes=1e-9)
+    with pytest.raises(_Stopped):
+        train(TrainConfig(**cfg))
+    state = json.loads((tmp_path / ".slow-1-checkpoints/state.json").read_text())
+    assert (state["epoch"], state["epoch_step"], state["steps"], len(state["epoch_losses"])) == (0, 2, 2, 2)
+    first_run = list(labels_seen)
+    labels_seen.clear(), schedule_starts.clear(), stop_after.clear()
+    capsys.readouterr()
+    train(TrainConfig(**cfg, resume=True))
+    assert "resumed at epoch 0, step 2 of its next" in capsys.readouterr().out
+    assert schedule_starts == [2]  # the learning-rate schedule goes on from step 2
+    stopped, resumed = optimizer_states
+    assert np.abs(stopped[-1]).sum() > 0  # Adam's moments had moved from zero ...
+    assert all(np.array_equal(a, b) for a, b in zip(stopped, resumed, strict=True))  # ... and come back as they were
+    assert len(labels_seen) == 2  # steps 3 and 4, not the whole epoch again
+    assert not any(np.array_equal(a, b) for a in labels_seen for b in first_run)  # new samples, not a replay
+    manifest = json.loads((tmp_path / "slow-1/manifest.json").read_text())
+    assert manifest["training"]["steps"] == 4 and manifest["training"]["stream_starts"] == [0, 2]
+    assert [h["epoch"] for h in manifest["history"]] == [1]
+    assert "epoch_step" not in json.loads((tmp_path / ".slow-1-checkpoints/state.json").read_text())
+
+
 def test_iam_layout_is_read_and_split_by_writer_group(tmp_path: Path) -> None:
     rows = []
     for form in ("a01-000u", "b02-100", "c03-200x", "d04-010", "e05-020", "f06-030", "g07-040"):

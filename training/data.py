@@ -110,15 +110,16 @@ def _count() -> Iterator[int]:
         i += 1
 
 
-def batches(samples: Iterator[tuple[np.ndarray, str]], batch_size: int, bucket: int = 8) -> Iterator[Batch]:
-    """Group samples of similar width (less padding), `bucket` batches at a time."""
+def batches(samples: Iterator[tuple[np.ndarray, str]], batch_size: int, bucket: int = 8, seed: int = 0) -> Iterator[Batch]:
+    """Group samples of similar width (less padding), `bucket` batches at a time, in an order `seed` fixes."""
+    rng = random.Random(seed)
     pool: list[tuple[np.ndarray, str]] = []
     for s in samples:
         pool.append(s)
         if len(pool) == batch_size * bucket:
             pool.sort(key=lambda s: s[0].shape[1])
             chunks = [pool[i: i + batch_size] for i in range(0, len(pool), batch_size)]
-            random.shuffle(chunks)
+            rng.shuffle(chunks)
             yield from (make_batch(c) for c in chunks)
             pool = []
     if pool:

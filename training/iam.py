@@ -144,7 +144,8 @@ def splits(root: Path, seed: int) -> tuple[dict[str, list[tuple[Path, str]]], st
     return parts, how
 
 
-def train_val_batches(root: Path, batch_size: int, seed: int):
+def train_val_batches(root: Path, batch_size: int, seed: int, train_seed: int | None = None):
+    """(train batches, val batches, info): `seed` splits the writers, `train_seed` (default: seed) shuffles."""
     from training.data import batches
 
     parts, how = splits(root, seed)
@@ -152,7 +153,8 @@ def train_val_batches(root: Path, batch_size: int, seed: int):
     val_batches = list(batches(samples(val, seed, repeat=False), batch_size))
     info = {"source": "iam", "path": str(root), "split": how, "train_items": len(train), "val_items": len(val),
             "test_items": len(parts["test"])}
-    return batches(samples(train, seed, repeat=True), batch_size), val_batches, info
+    train_seed = seed if train_seed is None else train_seed
+    return batches(samples(train, train_seed, repeat=True), batch_size, seed=train_seed), val_batches, info
 
 
 def test_batches(root: Path, batch_size: int, seed: int, limit: int = 0) -> tuple[list, dict]:

@@ -5,7 +5,9 @@ ENTRYPOINT is `python -m training.train`) and the tests all call it. Data is syn
 the fly, see `training.synth`), an IAM folder (`--data ./data/iam`) or an IAM-layout S3 prefix
 (`--data s3://bucket/iam/`, mirrored into a local cache first). Each epoch ends with a validation
 CER/WER, a checkpoint that `--resume` continues from (mirrored to `--checkpoint-uri s3://...`, from
-which a restarted Spot job resumes by itself), and the best model so far exported with its manifest.
+which a restarted Spot job resumes by itself), and the best model so far exported with its manifest;
+within an epoch the progress is checkpointed every `--checkpoint-minutes` too (a slow CPU takes half
+an hour an epoch). A resumed run draws new samples rather than replaying the ones its first epochs saw.
 The run ends with CER/WER on the test split, a training-curve PNG, and, when `--out` is an
 `s3://bucket/prefix` registry root, publishing the model (and with `--promote`, the promotion gate).
 """
@@ -18,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,8 @@ from ocr_core import storage
 from ocr_core.alphabet import ALPHABET
 from training.evaluation import evaluate, test_set
 
-CHECKPOINT_FILES = ["last.keras", "best.keras", "average.keras", "state.json"]  # state.json last: it commits the epoch
+# last.keras's optimizer state (Adam's moments) beside it: a resumed run goes on as if never stopped
+CHECKPOINT_FILES = ["last.keras", "optimizer.npz", "best.keras", "average.keras", "state.json"]  # state.json last: it commits the epoch
 
 
 @dataclass
@@ -51,6 +54,7 @@ class TrainConfig:
     threads: int = 0  # TensorFlow CPU threads (0 = all cores)
     init_from: str = ""  # a .keras model of the same architecture (or base, for wide) to start from
     checkpoint_uri: str = ""  # s3:// (or folder) mirror of the checkpoints; resumes from it when present
+    checkpoint_minutes: float = 10.0  # also save the progress within an epoch this often (0: at epoch ends only)
     test_samples: int = 0  # test lines: synthetic 0 = 512; IAM a cap, 0 = the whole test split
     promote: bool = False  # after publishing, run the promotion gate
     force_promote: bool = False  # promote without the gate
@@ -105,34 +109,40 @@ def _data_root(cfg: TrainConfig) -> Path | None:
     return None if cfg.data == "synthetic" else storage.local_copy(cfg.data)
 
 
-def _data_source(cfg: TrainConfig, root: Path | None):
-    """(train batches, {name: val batches} with the checkpoint-picking set first, data info)."""
+def _stream_seed(seed: int, steps_done: int) -> int:
+    """The training stream's seed: --seed for a new run; for one resumed after `steps_done` steps a seed
+    of its own (above the validation seeds, 999_997+), so that it does not replay the first batches."""
+    return seed if steps_done == 0 else seed * 1_000_003 + steps_done
+
+
+def _data_source(cfg: TrainConfig, root: Path | None, stream_seed: int):
+    """(train batches drawn with `stream_seed`, {name: val batches} with the checkpoint-picking set first, data info)."""
     from training import data, htr_real
 
     synthetic_val = list(data.batches(data.synthetic_samples(cfg.kind, 999_999, cfg.val_samples, 0, cfg.steps, held_out=True,
                                                              height=cfg.height), cfg.batch_size))
-    synthetic = data.synthetic_samples(cfg.kind, cfg.seed, None, cfg.workers, cfg.steps, height=cfg.height)
+    synthetic = data.synthetic_samples(cfg.kind, stream_seed, None, cfg.workers, cfg.steps, height=cfg.height)
     if root is None:
         vals = {"synthetic": synthetic_val}
         if cfg.kind == "printed":  # also watched (not picking): receipt lines in unseen till faces
             vals["receipts"] = list(data.batches(data.synthetic_samples("receipt", 999_997, cfg.val_samples // 2, 0, cfg.steps,
                                                                         held_out=True, height=cfg.height), cfg.batch_size))
-        return data.batches(synthetic, cfg.batch_size), vals, {"source": "synthetic", "kind": cfg.kind}
+        return data.batches(synthetic, cfg.batch_size, seed=stream_seed), vals, {"source": "synthetic", "kind": cfg.kind}
     if htr_real.is_htr_real(root):
         train_lines, val_lines = htr_real.read_split(root, "train"), htr_real.read_split(root, "val")
-        real = (p for g, t in htr_real.samples(train_lines, cfg.seed, augmented=True, english_boost=cfg.english_boost)
+        real = (p for g, t in htr_real.samples(train_lines, stream_seed, augmented=True, english_boost=cfg.english_boost)
                 if (p := data.prepared(g, t, cfg.steps, cfg.height)) is not None)
         val_real = (p for line in val_lines
                     if (p := data.prepared(htr_real.load(line), line.text, cfg.steps, cfg.height)) is not None)
-        mix = data.mixed([real, synthetic], [1 - cfg.synthetic_fraction, cfg.synthetic_fraction], cfg.seed)
+        mix = data.mixed([real, synthetic], [1 - cfg.synthetic_fraction, cfg.synthetic_fraction], stream_seed)
         info = {"source": "htr-real+synthetic", "uri": cfg.data, "train_lines": len(train_lines),
                 "val_lines": len(val_lines), "synthetic_fraction": cfg.synthetic_fraction,
                 "english_boost": cfg.english_boost, "kind": cfg.kind}
-        return data.batches(mix, cfg.batch_size), {"htr_real": list(data.batches(val_real, cfg.batch_size)),
+        return data.batches(mix, cfg.batch_size, seed=stream_seed), {"htr_real": list(data.batches(val_real, cfg.batch_size)),
                                                    "synthetic": synthetic_val}, info
     from training import iam
 
-    train, val, info = iam.train_val_batches(root, cfg.batch_size, cfg.seed)
+    train, val, info = iam.train_val_batches(root, cfg.batch_size, cfg.seed, stream_seed)
     return train, {"iam": val}, {**info, "uri": cfg.data}
 
 
@@ -202,13 +212,13 @@ def _restore_checkpoint(uri: str, ckpt_dir: Path) -> bool:
     remote = storage.read_json(storage.join_uri(uri, "state.json"))
     if remote is None:
         return False
-    local = json.loads((ckpt_dir / "state.json").read_text()) if (ckpt_dir / "state.json").exists() else {"epoch": -1}
-    if remote["epoch"] > local["epoch"]:
+    local = json.loads((ckpt_dir / "state.json").read_text()) if (ckpt_dir / "state.json").exists() else {"steps": -1}
+    if remote["steps"] > local["steps"]:  # steps, not epochs: a checkpoint may fall within an epoch
         for name in CHECKPOINT_FILES[:-1]:
             if storage.exists(storage.join_uri(uri, name)):
                 storage.fetch_uri(storage.join_uri(uri, name), ckpt_dir / name)
         (ckpt_dir / "state.json").write_text(json.dumps(remote, indent=1))
-        print(f"restored checkpoint of epoch {remote['epoch']} from {uri}", flush=True)
+        print(f"restored checkpoint of epoch {remote['epoch']} (step {remote['steps']}) from {uri}", flush=True)
     return True
 
 
@@ -242,9 +252,13 @@ def train(cfg: TrainConfig) -> Path:
     model, state = _start_or_resume(cfg, ckpt_dir)
     # one version per run, kept across resumes so a restarted job publishes what it started
     version = state.setdefault("version", cfg.version or dt.datetime.now(dt.UTC).strftime("%Y.%m.%d-%H%M"))
-    step = _train_step_fn(model, _optimizer(cfg, model, mixed, state["steps"]), mixed)
+    optimizer = _optimizer(cfg, model, mixed, state["steps"], ckpt_dir / "optimizer.npz")
+    step = _train_step_fn(model, optimizer, mixed)
     root = _data_root(cfg)
-    train_batches, val_sets, data_info = _data_source(cfg, root)
+    starts = state.setdefault("stream_starts", [])  # the steps at which the training stream (re)started
+    if not starts or starts[-1] != state["steps"]:
+        starts.append(state["steps"])
+    train_batches, val_sets, data_info = _data_source(cfg, root, _stream_seed(cfg.seed, state["steps"]))
     val_key = f"val_{next(iter(val_sets))}"  # the set that picks the best checkpoint
     started = time.time() - state.get("seconds", 0)
 
@@ -252,23 +266,33 @@ def train(cfg: TrainConfig) -> Path:
         return {**asdict(cfg), "data": data_info, "version": version, "mixed_precision": mixed,
                 "epochs_done": state["epoch"], "best_epoch": state.get("best_epoch"),
                 "best_averaged": state.get("best_averaged", 0), "steps": state["steps"],
-                "samples_seen": state["samples"], "seconds": round(time.time() - started)}
+                "stream_starts": state["stream_starts"], "samples_seen": state["samples"],
+                "seconds": round(time.time() - started)}
+
+    def save_state(names: list[str]) -> None:
+        """state.json (and its mirror, after the named files: state.json commits them)."""
+        state["seconds"] = round(time.time() - started)
+        (ckpt_dir / "state.json").write_text(json.dumps(state, indent=1))
+        if cfg.checkpoint_uri:
+            storage.sync_up(ckpt_dir, cfg.checkpoint_uri, [*names, "state.json"])
+
+    def save_progress() -> None:
+        model.save(ckpt_dir / "last.keras")
+        _save_optimizer(optimizer, ckpt_dir / "optimizer.npz")
+        save_state(["last.keras", "optimizer.npz"])
 
     batches_tf = None
     while state["epoch"] < cfg.epochs and not state.get("stopped"):
         batches_tf = batches_tf or _prefetched(train_batches, cfg.prefetch)
-        losses = _train_epoch(cfg, step, batches_tf, state)
+        losses = _train_epoch(cfg, step, batches_tf, state, save_progress)
         improved = _end_epoch(cfg, model, val_sets, val_key, losses, state, ckpt_dir)
         if improved and not mixed:  # live export of the best model so far (mixed: exported once, as float32, at the end)
             from training.export import export_model
 
             export_model(ckpt_dir / "best.keras", out, kind=cfg.kind, version=version, training=training_info(),
                          metrics={val_key: state["best_metrics"]}, history=state["history"], preprocess=cfg.steps, arch=cfg.arch)
-        state["seconds"] = round(time.time() - started)
-        (ckpt_dir / "state.json").write_text(json.dumps(state, indent=1))
-        if cfg.checkpoint_uri:
-            storage.sync_up(ckpt_dir, cfg.checkpoint_uri,
-                            ["last.keras", *(["best.keras"] if improved else []), "average.keras", "state.json"])
+        _save_optimizer(optimizer, ckpt_dir / "optimizer.npz")  # beside _end_epoch's last.keras
+        save_state(["last.keras", "optimizer.npz", *(["best.keras"] if improved else []), "average.keras"])
     return finish(cfg, out, registry, ckpt_dir, state, training_info(), val_key, root, mixed)
 
 
@@ -300,7 +324,8 @@ def _start_or_resume(cfg: TrainConfig, ckpt_dir: Path) -> tuple[Any, dict[str, A
         cfg.arch = arch_of(model)  # the checkpoint decides; the preprocessing must be the one it trained with
         if state.get("preprocess", cfg.preprocess) != cfg.preprocess:
             raise SystemExit(f"{ckpt_dir} was trained with --preprocess '{state['preprocess']}': resume with it")
-        print(f"resumed at epoch {state['epoch']} (best val CER {state['best_cer']:.4f})")
+        within = f", step {state['epoch_step']} of its next" if state.get("epoch_step") else ""
+        print(f"resumed at epoch {state['epoch']}{within} (best val CER {state['best_cer']:.4f})")
     else:
         model = build_crnn(len(ALPHABET) + 1, name=f"{cfg.kind}_crnn", arch=cfg.arch)
         if cfg.init_from:  # transfer: e.g. start handwriting from the printed model's weights
@@ -313,8 +338,10 @@ def _start_or_resume(cfg: TrainConfig, ckpt_dir: Path) -> tuple[Any, dict[str, A
     return model, state
 
 
-def _optimizer(cfg: TrainConfig, model: Any, mixed: bool, steps_done: int) -> Any:
-    """Adam on a cosine schedule over the whole run, at the step a resumed run stopped at."""
+def _optimizer(cfg: TrainConfig, model: Any, mixed: bool, steps_done: int, saved: Path) -> Any:
+    """Adam on a cosine schedule over the whole run, at the step a resumed run stopped at, with the
+    moments it had there (`saved`, when it holds that step's): fresh moments would make the first
+    steps after each resume full-size, sign-of-the-gradient updates."""
     import keras
 
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, cfg.epochs * cfg.steps_per_epoch, alpha=0.05)
@@ -323,19 +350,48 @@ def _optimizer(cfg: TrainConfig, model: Any, mixed: bool, steps_done: int) -> An
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(model.trainable_variables)
     optimizer.iterations.assign(steps_done)
+    if steps_done and saved.exists():
+        with np.load(saved) as arrays:
+            values = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        shapes_match = [v.shape for v in values] == [tuple(v.shape) for v in optimizer.variables]
+        if shapes_match and values[0].shape == () and int(values[0]) == steps_done:
+            for variable, value in zip(optimizer.variables, values):
+                variable.assign(value)
+            print(f"restored the optimizer's state at step {steps_done}")
+        else:
+            print(f"note: {saved} is not the optimizer of step {steps_done}; its moments start afresh")
     return optimizer
 
 
-def _train_epoch(cfg: TrainConfig, step: Any, batches_tf: Iterator, state: dict[str, Any]) -> list[float]:
-    """One epoch of training steps; the losses."""
-    losses: list[float] = []
-    bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", unit="step")
-    for _ in bar:
+def _save_optimizer(optimizer: Any, path: Path) -> None:
+    """The optimizer's variables (its step count first), for `_optimizer` to restore."""
+    np.savez(path, *[np.asarray(v.numpy()) for v in optimizer.variables])
+
+
+def _train_epoch(cfg: TrainConfig, step: Any, batches_tf: Iterator, state: dict[str, Any],
+                 save_progress: Callable[[], None]) -> list[float]:
+    """One epoch of training steps, from where a mid-epoch checkpoint stopped; the losses.
+
+    Every `cfg.checkpoint_minutes` the weights and the state, with the step reached in this epoch and
+    its losses so far, are saved by `save_progress`: an interrupted run loses minutes, not an epoch.
+    """
+    losses: list[float] = state.pop("epoch_losses", [])
+    first = state.pop("epoch_step", 0)
+    saved = time.monotonic()
+    bar = tqdm(range(first, cfg.steps_per_epoch), initial=first, total=cfg.steps_per_epoch,
+               desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}", unit="step")
+    for i in bar:
         images, labels, lengths, steps = next(batches_tf)
         losses.append(float(step(images, labels, lengths, steps)))
         state["samples"] += int(images.shape[0])
+        state["steps"] += 1
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-    state["steps"] += cfg.steps_per_epoch
+        due = cfg.checkpoint_minutes and time.monotonic() - saved >= cfg.checkpoint_minutes * 60
+        if due and i + 1 < cfg.steps_per_epoch:  # the epoch's end saves its own checkpoint
+            state.update(epoch_step=i + 1, epoch_losses=losses)
+            save_progress()
+            del state["epoch_step"], state["epoch_losses"]
+            saved = time.monotonic()
     return losses
 
 
@@ -459,6 +515,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--checkpoint-uri", default="",
                    help="s3:// prefix mirroring the checkpoints; resumes from it (in Batch, default/'auto': "
                         "<out>/_checkpoints/<kind>/<job id>)")
+    p.add_argument("--checkpoint-minutes", type=float, default=10.0,
+                   help="also checkpoint within an epoch this often (0: only at the end of each epoch)")
     p.add_argument("--test-samples", type=int, default=0, help="test lines: synthetic (0: 512), IAM cap (0: all)")
     p.add_argument("--promote", action="store_true", help="after publishing to --out s3://..., run the promotion gate")
     p.add_argument("--force-promote", action="store_true", help="after publishing, promote without the gate")

@@ -144,7 +144,8 @@ def test_a_run_stopped_within_an_epoch_resumes_at_that_step_on_new_samples(
     state = json.loads((tmp_path / ".slow-1-checkpoints/state.json").read_text())
     assert (state["epoch"], state["epoch_step"], state["steps"], len(state["epoch_losses"])) == (0, 2, 2, 2)
     first_run = list(labels_seen)
-    labels_seen.clear(), schedule_starts.clear(), stop_after.clear()
+    for record in (labels_seen, schedule_starts, stop_after):
+        record.clear()
     capsys.readouterr()
     train(TrainConfig(**cfg, resume=True))
     assert "resumed at epoch 0, step 2 of its next" in capsys.readouterr().out
